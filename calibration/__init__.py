@@ -1,0 +1,1 @@
+"""Fitting Upstream models to observed service data (to come)."""

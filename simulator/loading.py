@@ -1,0 +1,164 @@
+"""Load a model from a file or a built-in name, collecting every problem on the way.
+
+Supported inputs:
+
+* ``.xlsx``: a surge model workbook (six sheets);
+* ``.yaml`` / ``.yml``: ``kind: surge`` (the six tables) or ``kind: network``
+  (a stock-and-flow model written directly);
+* a built-in name: ``england``, ``mersey-care``, ``cwp`` (the Strategy Unit's
+  public workbooks, as YAML files in ``models/``).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from .model import Model
+from .problems import InputError, Problems
+from .surge.build import build_surge_spec
+from .surge.tables import check_tables
+from .surge.workbook import read_workbook
+from .surge.yamlfile import read_surge_yaml
+from .yamlio import load_with_lines
+
+__all__ = ["BUILTIN_MODELS", "builtin_path", "check_model", "load_model"]
+
+BUILTIN_MODELS = {
+    "england": "england.yaml",
+    "mersey-care": "mersey-care.yaml",
+    "cwp": "cwp.yaml",
+}
+DEFAULT_MODEL = "england"
+
+
+def builtin_path(name: str) -> Path:
+    """Path of a built-in model file (shipped in the ``models/`` folder)."""
+    fname = BUILTIN_MODELS[name.lower()]
+    try:
+        p = Path(str(resources.files("simulator.models").joinpath(fname)))
+        if p.exists():
+            return p
+    except (ModuleNotFoundError, TypeError):
+        pass
+    p = Path(__file__).resolve().parent.parent / "models" / fname
+    if p.exists():
+        return p
+    raise FileNotFoundError(f"built-in model {name!r} not found (looked for {fname} in models/)")
+
+
+def _resolve(path: str | Path | None) -> Path:
+    if path is None:
+        return builtin_path(DEFAULT_MODEL)
+    p = Path(path)
+    if not p.exists() and str(path).lower() in BUILTIN_MODELS:
+        return builtin_path(str(path))
+    return p
+
+
+def check_model(path: str | Path | None = None) -> tuple[Model | None, Problems]:
+    """Read and validate a model; return it (or ``None``) and every problem found."""
+    p = _resolve(path)
+    problems = Problems(file=p.name)
+    if not p.exists():
+        problems.add(
+            f"file {str(p)!r} does not exist",
+            allowed="a .xlsx or .yaml model file, or " + ", ".join(BUILTIN_MODELS),
+        )
+        return None, problems
+    suffix = p.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        raw = read_workbook(p, problems)
+        if problems.errors:
+            return None, problems
+        tables = check_tables(raw, problems, name=p.stem, sources={s: f"{p.name}, sheet {s}" for s in raw})
+        if tables is None:
+            return None, problems
+        return _surge_model(tables, p, problems)
+    if suffix in (".yaml", ".yml"):
+        problems.part_kind = "table"
+        try:
+            root = load_with_lines(p.read_text(encoding="utf-8"))
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            problems.add(
+                f"not valid YAML: {getattr(err, 'problem', err)}",
+                line=None if mark is None else mark.line + 1,
+            )
+            return None, problems
+        except UnicodeDecodeError:
+            problems.add("not a UTF-8 text file", allowed="a YAML model file")
+            return None, problems
+        if not isinstance(root.value, dict):
+            problems.add("the file must be a YAML mapping", allowed="upstream: model, kind: ...")
+            return None, problems
+        kind = root.value.get("kind")
+        if kind == "surge":
+            raw, meta = read_surge_yaml(root, problems)
+            if problems.errors:
+                return None, problems
+            import pandas as pd
+
+            start = None
+            if meta.get("start") is not None:
+                try:
+                    start = pd.Timestamp(str(meta["start"])).to_period("M").to_timestamp()
+                except ValueError:
+                    problems.add(f"start {meta['start']!r} is not a month", allowed="e.g. 2020-05")
+            tables = check_tables(
+                raw,
+                problems,
+                name=str(meta.get("name") or p.stem),
+                sources={k: v.source for k, v in raw.items() if v.source},
+                start=start,
+                meta=meta,
+            )
+            if tables is None:
+                return None, problems
+            return _surge_model(tables, p, problems)
+        if kind == "network":
+            from .network import read_network
+
+            model = read_network(root, p, problems)
+            return (None if problems.errors else model), problems
+        problems.add(
+            f"kind {kind!r} is not known",
+            line=root.get("kind").line if root.get("kind") is not None else root.line,
+            allowed="kind: surge or kind: network",
+        )
+        return None, problems
+    if suffix in (".mdl", ".xmile", ".xml", ".stmx"):
+        from .vensim import read_vensim
+
+        model = read_vensim(p, problems)
+        return (None if problems.errors else model), problems
+    problems.add(f"unknown model file type {suffix!r}", allowed=".xlsx, .yaml, .mdl, .xmile")
+    return None, problems
+
+
+def _surge_model(tables, p: Path, problems: Problems) -> tuple[Model | None, Problems]:
+    spec = build_surge_spec(tables)
+    problems_spec = spec.check()
+    for msg in problems_spec:
+        problems.add(msg)
+    if problems.errors:
+        return None, problems
+    return Model(spec, kind="surge", path=p, tables=tables, warnings=problems.warnings), problems
+
+
+def load_model(path: str | Path | None = None) -> Model:
+    """Load a model file (``.xlsx``, ``.yaml``, ``.mdl``/``.xmile``) or a built-in model by name.
+
+    With no argument, the built-in England surge model.
+
+    Raises
+    ------
+    InputError
+        Listing every problem found in the file (sheet/table, row, column, what is allowed).
+    """
+    model, problems = check_model(path)
+    if model is None:
+        raise InputError(problems.errors, problems.warnings)
+    return model
