@@ -113,7 +113,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "tests"))
     from reference_r import run_reference
 
-    ref_path = ROOT / "tests" / "data" / "params_England.xlsx"
+    ref_path = ROOT / "models" / "workbooks" / "params_England.xlsx"
     if ref_path.exists():
         t = time.perf_counter()
         run_reference(str(ref_path), args.dt)

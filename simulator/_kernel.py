@@ -174,6 +174,7 @@ def integrate(
     varying: frozenset[str] = frozenset(),
     param_at: Callable[[float], Mapping[str, np.ndarray]] | None = None,
     use_sink: bool = True,
+    allow_matrix: bool = True,
 ) -> dict[str, np.ndarray]:
     """Integrate one chunk of ensemble members.
 
@@ -198,6 +199,10 @@ def integrate(
         returning every parameter at time ``t`` (time-varying interventions).
     use_sink
         Recover a single absorbing sink from conservation of people (Euler only).
+    allow_matrix
+        Use one constant sparse step matrix when no coefficient varies by member or
+        in time.  The caller decides for the whole run (not per chunk), so results
+        do not depend on how members are chunked.
 
     Returns
     -------
@@ -242,7 +247,7 @@ def integrate(
 
     # A single linear operator when no coefficient varies by member or in time:
     # one sparse product per step (or per RK4 stage).
-    matrix_mode = not dynamic_t and all(c.shape[0] == 1 for c in static_coef.values())
+    matrix_mode = allow_matrix and not dynamic_t and all(c.shape[0] == 1 for c in static_coef.values())
     if matrix_mode:
         from scipy import sparse
 

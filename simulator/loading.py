@@ -129,12 +129,7 @@ def check_model(path: str | Path | None = None) -> tuple[Model | None, Problems]
             allowed="kind: surge or kind: network",
         )
         return None, problems
-    if suffix in (".mdl", ".xmile", ".xml", ".stmx"):
-        from .vensim import read_vensim
-
-        model = read_vensim(p, problems)
-        return (None if problems.errors else model), problems
-    problems.add(f"unknown model file type {suffix!r}", allowed=".xlsx, .yaml, .mdl, .xmile")
+    problems.add(f"unknown model file type {suffix!r}", allowed=".xlsx or .yaml")
     return None, problems
 
 

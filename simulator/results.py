@@ -123,7 +123,10 @@ def to_dataset(
         dates = (np.datetime64(spec.start, "M") + months).astype("datetime64[ns]")
         coords["date"] = ("time", dates)
     ds = xr.Dataset({**data_vars, **masks, **extra}, coords=coords)
-    ds["time"].attrs = {"units": "months since start", "long_name": "model month"}
+    ds["time"].attrs = {
+        "long_name": "model month",
+        "description": "months after month 0 (see the date coordinate)",
+    }
     ds.attrs = {
         "model": spec.name,
         "title": f"Upstream run of {spec.name}",

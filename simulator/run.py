@@ -225,6 +225,8 @@ def run_arrays(
     chunk = chunk_size or default_chunk_size(cm)
     bounds = [(a, min(members, a + chunk)) for a in range(0, members, chunk)]
     out = {r.name: np.empty((members, len(grid.report_steps), r.n_out)) for r in record}
+    # the kernel is chosen for the whole run, so chunking never changes a result
+    member_varying = any(v.shape[0] > 1 for v in params.values())
 
     def one(ab: tuple[int, int]) -> tuple[int, int]:
         a, b = ab
@@ -242,6 +244,7 @@ def run_arrays(
             method=method,
             varying=varying,
             param_at=pa,
+            allow_matrix=not member_varying,
         )
         for k, v in res.items():
             out[k][a:b] = v

@@ -1,0 +1,36 @@
+# Upstream: two commands on a fresh machine.
+#   make demo   create .venv, install, run the built-in England surge model (table + plot)
+#   make test   create .venv, install, run the test suite (unit, property, reference, notebooks)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+OUT    ?= out
+
+.PHONY: demo test bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,distributed]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p $(OUT)
+	$(BIN)/upstream summary england
+	$(BIN)/upstream plot england -o $(OUT)/england.png --quiet
+	$(BIN)/upstream run england -o $(OUT)/england-su.csv --format su-csv --quiet
+	@echo "wrote $(OUT)/england.png and $(OUT)/england-su.csv"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --durations=10
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_core.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache .hypothesis
