@@ -144,3 +144,16 @@ def test_bad_arguments_exit_2(runner, args, text):
     r = runner.invoke(main, args)
     assert r.exit_code == 2
     assert text in r.output
+
+
+def test_output_file_permissions_follow_umask(runner, tmp_path):
+    import os
+    import stat
+
+    out = tmp_path / "r.csv"
+    old = os.umask(0o022)
+    try:
+        invoke(runner, "run", "mersey-care", "-o", out, "-q")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
