@@ -33,11 +33,26 @@ __all__ = ["RecordItem", "integrate"]
 
 @dataclass(frozen=True)
 class RecordItem:
-    """One recorded quantity: its name and an optional segment sum to the kept dimensions."""
+    """One recorded quantity: its name and an optional segment sum to the kept dimensions.
+
+    With ``base`` set, the value is ``record[base] * factor`` on the kept elements:
+    ``factor`` (a parameter-only node) gathered by ``factor_index``.  ``hidden``
+    items are computed (as bases) but not returned.
+    """
 
     name: str
     matrix: object | None
     n_out: int
+    base: str | None = None
+    factor: Node | None = None
+    factor_index: np.ndarray | None = None
+    hidden: bool = False
+    source: str | None = None
+
+    @property
+    def variable(self) -> str:
+        """The model quantity evaluated for this item."""
+        return self.source or self.name
 
 
 def _f(a: np.ndarray) -> np.ndarray:
@@ -357,6 +372,7 @@ def integrate(
     # ------------------------------------------------------------------ recording
     inflow_by_name = {b.name: b for b in cm.inflows}
     out = {r.name: np.empty((m, len(report_steps), r.n_out)) for r in record}
+    ordered = [r for r in record if r.base is None] + [r for r in record if r.base is not None]
 
     def flow_value(ctx: Context, name: str) -> np.ndarray:
         key = hash(("flow", name))
@@ -383,15 +399,21 @@ def integrate(
             x[:, sink_col] = people0 + cum_in - x.sum(axis=1)
         ctx = context(t, x)
         ctx.flow = lambda name: flow_value(ctx, name)
-        for r in record:
-            if r.name in cm.slices:
-                v = x[:, cm.slices[r.name]]
-            elif r.name in cm.flow_spaces:
-                v = flow_value(ctx, r.name)
-            elif r.name in cm.outputs:
-                v = cm.outputs[r.name].eval(ctx)
+        for r in ordered:
+            if r.base is not None:
+                f = r.factor.eval(ctx)
+                f = f if r.factor_index is None else f[:, r.factor_index]
+                np.multiply(out[r.base][:, j, :], f, out=out[r.name][:, j, :])
+                continue
+            var = r.variable
+            if var in cm.slices:
+                v = x[:, cm.slices[var]]
+            elif var in cm.flow_spaces:
+                v = flow_value(ctx, var)
+            elif var in cm.outputs:
+                v = cm.outputs[var].eval(ctx)
             else:
-                v = cm.auxes[r.name].eval(ctx)
+                v = cm.auxes[var].eval(ctx)
             if r.matrix is not None:
                 v = r.matrix(v)
             out[r.name][:, j, :] = v
@@ -406,7 +428,7 @@ def integrate(
             capture(int(slot[k]), t)
         if k < n_steps:
             step(x, t)
-    return out
+    return {r.name: out[r.name] for r in record if not r.hidden}
 
 
 def _flows_in_outputs(cm: CompiledModel, record: Sequence[RecordItem]) -> set[str]:

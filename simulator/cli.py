@@ -250,5 +250,240 @@ def convert(source, output, name, start, source_note, licence, quiet) -> None:
         click.echo(f"wrote {output}", err=True)
 
 
+# ---------------------------------------------------------------- ensembles (scenarios)
+def ensemble_options(fn: Callable) -> Callable:
+    """Options shared by commands that run scenario ensembles."""
+    opts = [
+        click.option(
+            "--members", type=click.IntRange(min=1), help="Ensemble size (default: the scenario's)."
+        ),
+        click.option("--seed", type=click.IntRange(min=0), help="Random seed (default: the scenario's)."),
+        click.option("--sampler", type=click.Choice(["monte-carlo", "lhs", "sobol"]), help="Sampler."),
+        click.option("--dask", "dask_address", help="Run blocks on a dask cluster: an address, or 'local'."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress or warnings."),
+    ]
+    for o in reversed(opts):
+        fn = o(fn)
+    return fn
+
+
+def _scenario(path: str):
+    from .scenario import load_scenario
+
+    return load_scenario(path)
+
+
+def _write_summary(result, output: str) -> None:
+    from .export import atomic_path, format_from_suffix
+
+    fmt = format_from_suffix(output)
+    if fmt == "netcdf":
+        result.to_netcdf(output)
+        return
+    table = result.tidy()
+    with atomic_path(output) as tmp:
+        if fmt == "parquet":
+            table.to_parquet(tmp, index=False)
+        elif fmt == "csv":
+            table.to_csv(tmp, index=False)
+        else:
+            raise CLIError("ensemble results are written as .nc, .parquet or .csv")
+
+
+@main.command()
+@click.argument("scenario")
+@ensemble_options
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write quantiles and means (.nc, .parquet, .csv)."
+)
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False), help="Draw fan charts to this image.")
+@click.option(
+    "--service", "services", multiple=True, help="Service to show (repeat); default the scenario's."
+)
+@click.option(
+    "--fan",
+    type=click.Choice(["referrals", "starts", "caseload", "contacts"]),
+    default="referrals",
+    show_default=True,
+    help="Output drawn in the fan charts.",
+)
+@handle_errors
+def sweep(scenario, members, seed, sampler, dask_address, quiet, output, plot_file, services, fan) -> None:
+    """Run a SCENARIO ensemble: median and 90% interval per service."""
+    from .distributed import DaskUnavailable, dask_client
+    from .ensemble import scenario_ensemble
+
+    sc = _scenario(scenario)
+    try:
+        with dask_client(dask_address) as client:
+            result = scenario_ensemble(
+                sc, members=members, seed=seed, sampler=sampler, dask_client=client, progress=not quiet
+            )
+    except DaskUnavailable as err:
+        raise CLIError(str(err)) from None
+    shown = list(services) or sc.services or None
+    click.echo(
+        f"{sc.name}: {result.attrs['members']:,} members, seed {result.attrs['seed']}, "
+        f"{result.attrs['sampler']} sampler, quantiles {result.attrs['quantiles']}"
+    )
+    click.echo(result.format_table(shown, top=None if shown else 15))
+    for k, v in result.attrs.items():
+        if (k.startswith("clipped") or k.startswith("rescaled")) and not quiet:
+            click.echo(
+                f"note: {v:,} sampled values {k.split()[0]} ({k.split()[1]}) to its allowed range", err=True
+            )
+    if output:
+        _write_summary(result, output)
+    if plot_file:
+        from .plotting import plot_fan, save_figure
+
+        save_figure(plot_fan(result, shown, output=fan, title=f"{sc.name}: {fan}"), plot_file)
+    if not quiet and (output or plot_file):
+        click.echo("wrote " + ", ".join(f for f in (output, plot_file) if f), err=True)
+
+
+@main.command()
+@click.argument("scenarios", nargs=-1, required=True)
+@ensemble_options
+@click.option(
+    "--output-var",
+    "var",
+    type=click.Choice(
+        ["referrals_total", "starts_total", "caseload_peak", "caseload_peak_month", "contacts_peak"]
+    ),
+    default="referrals_total",
+    show_default=True,
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the comparison table (.csv).")
+@click.option(
+    "--plot", "plot_file", type=click.Path(dir_okay=False), help="Draw medians and bands per scenario."
+)
+@click.option("--service", "services", multiple=True, help="Service to show (repeat).")
+@handle_errors
+def compare(scenarios, members, seed, sampler, dask_address, quiet, var, output, plot_file, services) -> None:
+    """Put SCENARIOS side by side on the same draws (paired differences from the first)."""
+    from .compare import compare_scenarios
+    from .distributed import DaskUnavailable, dask_client
+
+    loaded = [_scenario(p) for p in scenarios]
+    try:
+        with dask_client(dask_address) as client:
+            cmp = compare_scenarios(
+                loaded, members=members, seed=seed, sampler=sampler, dask_client=client, progress=not quiet
+            )
+    except DaskUnavailable as err:
+        raise CLIError(str(err)) from None
+    shown = list(services) or loaded[0].services or None
+    click.echo(cmp.format_table(var, shown, top=None if shown else 15))
+    if output:
+        from .export import atomic_path
+
+        with atomic_path(output) as tmp:
+            cmp.table(var, shown).to_csv(tmp, index=False)
+    if plot_file:
+        from .plotting import plot_compare, save_figure
+
+        save_figure(plot_compare(cmp, shown), plot_file)
+
+
+@main.command()
+@click.argument("source", required=False)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Image of the curves (.png, .svg, .pdf)."
+)
+@click.option("--months", type=int, help="Horizon for generated curves (default: the model's).")
+@click.option("--quiet", "-q", is_flag=True)
+@handle_errors
+def curves(source, output, months, quiet) -> None:
+    """Show the curves of a model or scenario, and the library's generators at their defaults."""
+    import pandas as pd
+
+    from .curves import GENERATORS, generate
+
+    if (
+        source
+        and source.endswith((".yaml", ".yml"))
+        and "scenario" in Path(source).read_text(encoding="utf-8")[:400]
+    ):
+        sc = _scenario(source)
+        model = sc.model
+        months = months or sc.months
+    else:
+        model = _load(source, quiet)
+    if model.tables is None:
+        raise CLIError(f"{model.name} has no scenario curves")
+    months = months or model.tables.months
+    table = model.tables.curves.reindex(range(months)).ffill()
+    for name in GENERATORS:
+        if name != "table":
+            table[f"{name} (defaults)"] = generate({"generator": name}, months)
+    click.echo(table.round(4).to_string())
+    used = model.curve_note
+    click.echo(f"groups use: {used}", err=True) if not quiet else None
+    if output:
+        from .plotting import plot_curves, save_figure
+
+        save_figure(plot_curves(table, f"{model.name}: curves (share per month)"), output)
+    _ = pd
+
+
+@main.command()
+@click.argument("scenario")
+@click.option(
+    "--method", type=click.Choice(["sobol", "morris", "fast", "delta"]), default="sobol", show_default=True
+)
+@click.option(
+    "--n", "n", type=click.IntRange(min=2), default=256, show_default=True, help="SALib base sample size."
+)
+@click.option("--seed", type=click.IntRange(min=0), help="Seed (default: the scenario's).")
+@click.option("--service", "services", multiple=True, help="Service to analyse (repeat).")
+@click.option("--no-second-order", is_flag=True, help="Sobol: skip second-order indices (fewer runs).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write all indices as CSV.")
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False), help="Ranked bars of the main index.")
+@click.option("--heatmap", type=click.Path(dir_okay=False), help="Sobol: index by month heat map.")
+@click.option("--quiet", "-q", is_flag=True)
+@handle_errors
+def sensitivity(
+    scenario, method, n, seed, services, no_second_order, output, plot_file, heatmap, quiet
+) -> None:
+    """Global sensitivity of a SCENARIO's outputs to its uncertainty groups (SALib)."""
+    from .sensitivity import sensitivity_analysis
+
+    sc = _scenario(scenario)
+    res = sensitivity_analysis(
+        sc.model,
+        sc.design,
+        method=method,
+        n=n,
+        seed=sc.seed if seed is None else seed,
+        months=sc.months,
+        dt=sc.dt,
+        run_method=sc.method,
+        services=list(services) or sc.services or None,
+        second_order=not no_second_order,
+        progress=not quiet,
+    )
+    click.echo(f"{sc.name}: {method}, {res.runs:,} runs")
+    for svc in res.meta["services"]:
+        for out in ("referrals_total", "caseload_peak"):
+            r = res.ranking(out, svc).head(8)
+            click.echo(f"\n{svc}: {out} ({r['index'].iloc[0] if len(r) else ''}, 95% interval)")
+            for f, v, c in zip(r["factor"], r["value"], r["conf"]):
+                click.echo(f"  {f:<45} {v:10.4g}  +/- {c:.3g}")
+    if output:
+        from .export import atomic_path
+
+        with atomic_path(output) as tmp:
+            res.indices.to_csv(tmp, index=False)
+    from .plotting import plot_heatmap, plot_ranking, save_figure
+
+    if plot_file:
+        save_figure(plot_ranking(res), plot_file)
+    if heatmap:
+        if method != "sobol":
+            raise CLIError("the heat map needs --method sobol")
+        save_figure(plot_heatmap(res), heatmap)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._bind import Binder, Const, Gather, Node
+from .expr import Binary, Ref
 from .spaces import Space, SpaceError, aggregation_matrix
 from .spec import Flow, ModelSpec, SpecError
 
@@ -149,6 +150,11 @@ class CompiledModel:
     #: a one-element stock that only receives people in an otherwise closed system
     #: (recoverable from conservation of people), or ``None``
     sink: str | None = None
+    #: quantities equal to ``base * factor`` elementwise on the same elements, where
+    #: ``factor`` uses parameters only: a fraction flow of its parent, an output
+    #: ``stock * parameter``.  Recording them summed over dimensions the factor does
+    #: not have, sum the base first and multiply after (fewer operations, same value).
+    factors: dict[str, tuple[str, Node]] = field(default_factory=dict)
 
     @property
     def stock_spaces(self) -> dict[str, Space]:
@@ -295,6 +301,23 @@ def compile_spec(spec: ModelSpec) -> CompiledModel:
             problems.extend(err.problems)
     if problems:
         raise SpecError(problems)
+    factors: dict[str, tuple[str, Node]] = {}
+    for f in spec.flows:
+        if f.kind == "fraction" and f.of in spaces and spaces[f.of] == spaces[f.name]:
+            rate = binder.bind(f.rate)
+            if not (rate.state or rate.time):
+                factors[f.name] = (f.of, rate)
+    for o in spec.outputs:
+        e = o.expr
+        if isinstance(e, Binary) and e.op == "*":
+            for base, other in ((e.a, e.b), (e.b, e.a)):
+                if isinstance(base, Ref) and (base.name in slices or base.name in spaces):
+                    node = binder.bind(other)
+                    if not (node.state or node.time) and outputs[o.name].space == (
+                        spec.stock(base.name).space if base.name in slices else spaces[base.name]
+                    ):
+                        factors[o.name] = (base.name, node)
+                        break
     order = [f.name for f in spec.flows]
     sink = _find_sink(spec, slices, list(transfers.values()), list(inflows.values()))
     return CompiledModel(
@@ -309,6 +332,7 @@ def compile_spec(spec: ModelSpec) -> CompiledModel:
         auxes=auxes,
         defaults={p.name: p.values[None, :] for p in spec.params},
         sink=sink,
+        factors=factors,
     )
 
 

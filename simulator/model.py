@@ -81,6 +81,51 @@ class Model:
         tables = self.tables.with_curve(curve)
         return replace(self, spec=build_surge_spec(tables), tables=tables, _compiled=None, _reported={})
 
+    def with_curves(
+        self,
+        assign: dict[str, str] | None = None,
+        define: dict[str, dict] | None = None,
+        months: int | None = None,
+    ) -> Model:
+        """A copy with new curves defined and groups assigned to curves (surge models).
+
+        Parameters
+        ----------
+        assign
+            Group name (or ``"all"``) -> curve name; ``all`` applies first, then
+            individual groups.
+        define
+            Curve name -> generator definition (see :mod:`simulator.curves`), generated
+            over the horizon.
+        months
+            Horizon the generated curves cover (default: the model's).
+        """
+        from .curves import generate
+
+        if self.tables is None:
+            raise ValueError(f"model {self.name!r} has no scenario curves")
+        t = self.tables
+        horizon = max(months or t.months, t.months)
+        curves = t.curves.reindex(range(horizon)).ffill()  # flat beyond the end, as the engine holds it
+        curves.index.name = "month"
+        for name, d in (define or {}).items():
+            curves[name] = generate(d, horizon)
+        groups = t.groups.copy()
+        known = set(groups["group"])
+        for g, c in (assign or {}).items():
+            if c not in curves.columns:
+                raise KeyError(f"unknown curve {c!r}; curves: {', '.join(curves.columns)}")
+            if g == "all":
+                groups["curve"] = c
+        for g, c in (assign or {}).items():
+            if g == "all":
+                continue
+            if g not in known:
+                raise KeyError(f"unknown group {g!r}; groups: {', '.join(groups['group'])}")
+            groups.loc[groups["group"] == g, "curve"] = c
+        tables = SurgeTables(**{**t.__dict__, "curves": curves, "groups": groups})
+        return self.with_tables(tables)
+
     def with_tables(self, tables: SurgeTables) -> Model:
         """A copy built from modified surge tables."""
         from .surge.build import build_surge_spec

@@ -5,10 +5,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = ["plot_services"]
+__all__ = [
+    "plot_compare",
+    "plot_curves",
+    "plot_fan",
+    "plot_heatmap",
+    "plot_ranking",
+    "plot_services",
+    "save_figure",
+]
 
 
 def _by_service(da: xr.DataArray) -> xr.DataArray:
@@ -112,3 +121,176 @@ def save_figure(fig, path) -> None:
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=130, format=path.suffix.lstrip(".") or "png")
+
+
+def _grid(n: int, width: float = 5.2, height: float = 3.3):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    ncol = min(3, n)
+    nrow = math.ceil(n / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(width * ncol, height * nrow), squeeze=False, sharex=True)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat)[:n]
+
+
+def plot_fan(
+    result, services: Sequence[str] | None = None, output: str = "referrals", top: int = 6, title: str = ""
+):
+    """Fan chart per service: median and quantile bands of an ensemble output over time.
+
+    For referrals, the bands sit on top of the service's underlying (and
+    returning suppressed) referrals, drawn beneath in grey, so the surge is
+    seen against the load the service already has.
+    """
+    s = result.summary
+    da = s[output]
+    qs = result.quantile_names()
+    if services is None:
+        order = s[f"{output}_total"].sel(stat="p50").to_series().sort_values(ascending=False).index
+        services = list(order[:top])
+    fig, axes = _grid(len(services))
+    x = pd.to_datetime(s["date"].to_numpy()) if "date" in s.coords else s["time"].to_numpy()
+    base_on = output == "referrals" and "underlying" in s
+    for ax, svc in zip(axes, services):
+        base = np.zeros(len(x))
+        if base_on:
+            under = s["underlying"].sel(service=svc).fillna(0).to_numpy()
+            supp = s["suppressed"].sel(service=svc).fillna(0).to_numpy()
+            ax.stackplot(
+                x, under, supp, colors=["#c8d3e0", "#8fa8c8"], labels=["underlying", "suppressed returning"]
+            )
+            base = under + supp
+        d = da.sel(service=svc)
+        ax.fill_between(
+            x, base, base + d.sel(stat="p50").to_numpy(), color="#f6d3bd", lw=0, label="surge (median)"
+        )
+        pairs = [(qs[i], qs[-1 - i]) for i in range(len(qs) // 2)]
+        for k, (lo, hi) in enumerate(pairs):
+            ax.fill_between(
+                x,
+                base + d.sel(stat=lo).to_numpy(),
+                base + d.sel(stat=hi).to_numpy(),
+                color="#e07b39",
+                alpha=0.25 + 0.25 * k,
+                lw=0,
+                label=f"surge {lo}-{hi}",
+            )
+        ax.plot(x, base + d.sel(stat="p50").to_numpy(), color="#8a3b0f", lw=1.5, label="surge median")
+        ax.set_title(svc, fontsize=9)
+        ax.set_ylabel(f"{output} / month" if output != "caseload" else "people", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_ylim(bottom=0)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=8, frameon=False)
+    fig.suptitle(title or f"{result.attrs.get('name') or result.attrs.get('model')}: {output}", fontsize=11)
+    fig.autofmt_xdate()
+    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    return fig
+
+
+def plot_ranking(sens, output: str = "referrals_total", service: str | None = None, top: int = 15):
+    """Ranked bars of the main sensitivity index with confidence intervals."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    service = service or sens.meta["services"][0]
+    r = sens.ranking(output, service).head(top)
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(r) + 1.5))
+    y = np.arange(len(r))[::-1]
+    ax.barh(y, r["value"], xerr=r["conf"].fillna(0), color="#1f3b63", alpha=0.85, ecolor="#888")
+    ax.set_yticks(y, r["factor"], fontsize=8)
+    key = r["index"].iloc[0] if len(r) else ""
+    ax.set_xlabel(f"{sens.method} {key} (95% interval)")
+    ax.set_title(f"{service}: {output}", fontsize=10)
+    if sens.method == "sobol":
+        s1 = sens.indices
+        s1 = s1[
+            (s1["output"] == output) & (s1["service"] == service) & s1["month"].isna() & (s1["index"] == "S1")
+        ]
+        s1 = s1.set_index("factor").reindex(r["factor"])
+        ax.scatter(s1["value"], y, color="#e07b39", zorder=3, s=14, label="S1 (first order)")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_heatmap(sens, service: str | None = None, index: str = "ST", top: int = 12):
+    """Sobol index of each factor month by month (monthly referrals of one service)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    service = service or sens.meta["services"][0]
+    d = sens.indices
+    d = d[
+        (d["output"] == "referrals") & (d["service"] == service) & (d["index"] == index) & d["month"].notna()
+    ]
+    if d.empty:
+        raise ValueError("no month-by-month indices: run Sobol with monthly analysis")
+    table = d.pivot(index="factor", columns="month", values="value")
+    order = table.max(axis=1).sort_values(ascending=False).index[:top]
+    table = table.loc[order]
+    fig, ax = plt.subplots(figsize=(10, 0.4 * len(table) + 1.8))
+    im = ax.imshow(
+        table.to_numpy(), aspect="auto", cmap="viridis", vmin=0, vmax=max(1e-9, float(np.nanmax(table)))
+    )
+    ax.set_yticks(range(len(table)), table.index, fontsize=8)
+    ax.set_xticks(range(0, table.shape[1], 3), [f"{int(m)}" for m in table.columns[::3]], fontsize=8)
+    ax.set_xlabel("month")
+    ax.set_title(f"{service}: monthly referrals, Sobol {index} by month", fontsize=10)
+    fig.colorbar(im, ax=ax, fraction=0.03)
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(curves: pd.DataFrame, title: str = "Scenario curves"):
+    """Each curve's share of a group's at-risk people arriving per month."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for name in curves.columns:
+        ax.plot(curves.index, curves[name], lw=1.6, label=name)
+    ax.set_xlabel("month")
+    ax.set_ylabel("share of at-risk people arriving")
+    ax.set_title(title)
+    ax.legend(fontsize=8, ncol=2)
+    ax.set_ylim(bottom=0)
+    fig.tight_layout()
+    return fig
+
+
+def plot_compare(cmp, services: Sequence[str] | None = None, output: str = "referrals", top: int = 6):
+    """Median and outer band of an output over time, one colour per scenario."""
+    base = cmp.results[0].summary
+    qs = cmp.results[0].quantile_names()
+    if services is None:
+        order = base[f"{output}_total"].sel(stat="p50").to_series().sort_values(ascending=False).index
+        services = list(order[:top])
+    fig, axes = _grid(len(services))
+    x = pd.to_datetime(base["date"].to_numpy()) if "date" in base.coords else base["time"].to_numpy()
+    colours = ["#1f3b63", "#e07b39", "#3a9a5b", "#9b4dca", "#c0392b", "#7f8c8d"]
+    for ax, svc in zip(axes, services):
+        for k, (name, r) in enumerate(zip(cmp.names, cmp.results)):
+            d = r.summary[output].sel(service=svc)
+            c = colours[k % len(colours)]
+            ax.fill_between(x, d.sel(stat=qs[0]), d.sel(stat=qs[-1]), color=c, alpha=0.15, lw=0)
+            ax.plot(x, d.sel(stat="p50"), color=c, lw=1.5, label=name)
+        ax.set_title(svc, fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.set_ylim(bottom=0)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False)
+    fig.suptitle(f"{output}: median and {qs[0]}-{qs[-1]} band per scenario", fontsize=11)
+    fig.autofmt_xdate()
+    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    return fig

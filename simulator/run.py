@@ -158,6 +158,7 @@ def make_record(
     if not isinstance(record, Mapping):
         record = {n: None for n in record}
     items, spaces = [], {}
+    hidden: dict[str, tuple[str, tuple[str, ...]]] = {}
     for name, keep in record.items():
         space = cm.space_of(name)
         if keep is None:
@@ -174,9 +175,27 @@ def make_record(
             continue
         # keep the dims in the model's dimension order, with every label of each kept dim
         full = Space(keep, tuple(_product(cm.spec, keep))) if keep else SCALAR
+        spaces[name] = full
+        factored = cm.factors.get(name)
+        if factored is not None and set(factored[1].space.dims) <= set(keep):
+            base, node = factored
+            if base not in record or (record[base] is not None and tuple(record[base]) != keep):
+                hidden_name = base if base not in record else f"__{base}__{'_'.join(keep)}"
+                if hidden_name not in hidden:
+                    hidden[hidden_name] = (base, keep)
+                base = hidden_name
+            fidx = full.projection(node.space) if node.space.dims else None
+            items.append(RecordItem(name, None, len(full), base=base, factor=node, factor_index=fidx))
+            continue
         index = space.projection(full) if keep else np.zeros(len(space), np.intp)
         items.append(RecordItem(name, aggregation_matrix(index, len(full)), len(full)))
-        spaces[name] = full
+    for hname, (base, keep) in hidden.items():
+        space = cm.space_of(base)
+        full = Space(keep, tuple(_product(cm.spec, keep)))
+        index = space.projection(full)
+        items.insert(
+            0, RecordItem(hname, aggregation_matrix(index, len(full)), len(full), hidden=True, source=base)
+        )
     return items, spaces
 
 
@@ -214,19 +233,27 @@ def run_arrays(
     progress: Callable[[int], None] | None = None,
     varying: frozenset[str] = frozenset(),
     param_at: Callable[[Mapping[str, np.ndarray], float], Mapping[str, np.ndarray]] | None = None,
+    out: dict[str, np.ndarray] | None = None,
+    allow_matrix: bool | None = None,
 ) -> dict[str, np.ndarray]:
     """Run ``members`` members in chunks; return name -> ``(members, reports, n_out)``.
 
     Chunks run on a pool of ``workers`` threads (default: every core).  The
-    result does not depend on the chunk size or the number of workers.
+    result does not depend on the chunk size or the number of workers.  ``out``
+    gives arrays to fill (e.g. views into a whole ensemble's storage).
+    ``allow_matrix`` (default: when no parameter has a member axis) lets the
+    kernel use one constant step matrix; it is decided for the whole run so that
+    chunking never changes a result.
     """
     if method not in METHODS:
         raise RunError(f"method must be one of {METHODS}, not {method!r}")
     chunk = chunk_size or default_chunk_size(cm)
     bounds = [(a, min(members, a + chunk)) for a in range(0, members, chunk)]
-    out = {r.name: np.empty((members, len(grid.report_steps), r.n_out)) for r in record}
+    if out is None:
+        out = {r.name: np.empty((members, len(grid.report_steps), r.n_out)) for r in record if not r.hidden}
     # the kernel is chosen for the whole run, so chunking never changes a result
-    member_varying = any(v.shape[0] > 1 for v in params.values())
+    if allow_matrix is None:
+        allow_matrix = not any(v.shape[0] > 1 for v in params.values())
 
     def one(ab: tuple[int, int]) -> tuple[int, int]:
         a, b = ab
@@ -244,7 +271,7 @@ def run_arrays(
             method=method,
             varying=varying,
             param_at=pa,
-            allow_matrix=not member_varying,
+            allow_matrix=allow_matrix,
         )
         for k, v in res.items():
             out[k][a:b] = v

@@ -69,3 +69,32 @@ def test_parameter_errors(england):
         simulate(england, params={"success": 1.5})
     with pytest.raises(RunError, match="3 members, but others have 2"):
         simulate(england, params={"success": np.full((2, 34), 0.5), "decay": np.full((3, 34), 0.5)})
+
+
+@pytest.mark.parametrize("keep", [["service"], ["group"], ["group", "service"], []])
+def test_factored_recording_equals_summing_full_results(england, keep):
+    """starts = referrals x treat_pcnt and contacts = caseload x demand are recorded by summing first."""
+    params = member_params(england, 3)
+    names = ["new_treatment", "contacts", "new_referral"]
+    full = simulate(england, dt=0.5, params=params, record=names)
+    part = simulate(england, dt=0.5, params=params, record={n: keep for n in names[:2]})
+    assert set(part.data_vars) >= {"new_treatment", "contacts"} and "new_referral" not in part
+    for n in names[:2]:
+        drop = [d for d in ("group", "condition", "service") if d not in keep]
+        np.testing.assert_allclose(
+            part[n].to_numpy(), full[n].sum(drop).transpose(*part[n].dims).to_numpy(), rtol=1e-12
+        )
+    # a base recorded at other dimensions than the factored quantity
+    mixed = simulate(
+        england, dt=0.5, params=params, record={"new_referral": ["group"], "new_treatment": ["service"]}
+    )
+    np.testing.assert_allclose(
+        mixed["new_treatment"].to_numpy(),
+        full["new_treatment"].sum(["group", "condition"]).to_numpy(),
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(
+        mixed["new_referral"].to_numpy(),
+        full["new_referral"].sum(["condition", "service"]).to_numpy(),
+        rtol=1e-12,
+    )

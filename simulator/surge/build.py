@@ -277,5 +277,8 @@ def build_surge_spec(t: SurgeTables) -> ModelSpec:
                 "contacts",
             ),
             "element_names": {"group,condition,service": "path"},
+            # a group's monthly condition rates total at most 1 (the workbook rule);
+            # sampled values that break it are scaled down proportionally
+            "constraints": ({"param": "g2c_pcnt", "sum_over": ("condition",), "max": 1.0},),
         },
     )

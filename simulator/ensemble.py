@@ -1,0 +1,588 @@
+"""Ensembles: many members with uncertain parameters, reduced to quantiles and means.
+
+Members are processed in fixed **sample blocks** of ``block_size`` members
+(default 4,096).  For each block: draw the members' uniform draws (from the
+seed; see :mod:`simulator.sampling`), turn them into parameter arrays
+(:class:`~simulator.uncertainty.Design`), run them through the vectorised
+kernel in cache-sized chunks, keep each member's *reduced outputs* (per
+service per month: referrals, starts, caseload, contacts; their horizon
+totals; peaks and the month of the peak), and add the block to the running
+reductions.  Blocks are merged in order, so results are bit-identical
+whatever the chunk size, the number of threads, or whether blocks ran on a
+dask cluster.
+
+Up to ``keep_limit`` members (default 20,000) every member's reduced
+outputs are kept and quantiles are numpy's on them.  Beyond that, outputs are
+streamed: means and standard deviations are exact sums, quantiles come from a
+mergeable log-histogram sketch with 0.5% relative accuracy, and memory stays
+bounded (a block at a time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .model import Model
+from .run import make_record, prepare_params, run_arrays, time_grid
+from .sampling import BLOCK, Sampler
+from .sketch import LogHistogram
+from .uncertainty import Design
+
+__all__ = [
+    "SURGE_OUTPUTS",
+    "EnsembleResult",
+    "OutputDef",
+    "default_outputs",
+    "run_ensemble",
+    "stat_name",
+]
+
+KEEP_LIMIT = 20_000
+
+
+@dataclass(frozen=True)
+class OutputDef:
+    """A reduced output: ``variable`` summed to the dimensions ``keep``, reported as ``name``."""
+
+    name: str
+    variable: str
+    keep: tuple[str, ...] = ()
+    unit: str = ""
+
+
+SURGE_OUTPUTS = (
+    OutputDef("referrals", "new_referral", ("service",), "referrals per month"),
+    OutputDef("starts", "new_treatment", ("service",), "starts per month"),
+    OutputDef("caseload", "treatment", ("service",), "people"),
+    OutputDef("contacts", "contacts", ("service",), "contacts per month"),
+)
+
+
+def default_outputs(model: Model) -> tuple[OutputDef, ...]:
+    """Per-service outputs for surge models; every stock at full resolution otherwise."""
+    if model.tables is not None:
+        return SURGE_OUTPUTS
+    return tuple(OutputDef(s.name, s.name, s.space.dims, s.unit) for s in model.spec.stocks)
+
+
+def stat_name(q: float) -> str:
+    """``0.05`` -> ``"p5"``, ``0.5`` -> ``"p50"``."""
+    return f"p{q * 100:g}"
+
+
+ParamHook = Callable[[dict[str, np.ndarray], int, int], tuple[dict[str, np.ndarray], dict]]
+
+
+@dataclass
+class _Block:
+    start: int
+    stop: int
+    monthly: dict[str, np.ndarray] = field(default_factory=dict)  # (m, T, S), kept mode
+    values: np.ndarray | None = None  # group draws (m, G), kept mode
+    means: dict[str, np.ndarray] = field(default_factory=dict)  # streamed mode
+    m2: dict[str, np.ndarray] = field(default_factory=dict)  # sums of squared deviations
+    sketch: LogHistogram | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _scalars(monthly: Mapping[str, np.ndarray], times: np.ndarray) -> dict[str, np.ndarray]:
+    """Horizon totals, peaks and peak months ``(S, m)`` from monthly values ``(T, S, m)``.
+
+    Members are the last (contiguous) axis, so every reduction is a pass over
+    whole rows; the peak and its first month come from one loop over months.
+    """
+    out = {}
+    for name, a in monthly.items():
+        best = a[0].copy()
+        when = np.zeros(best.shape, dtype=np.intp)
+        for k in range(1, a.shape[0]):
+            later = a[k] > best
+            np.copyto(best, a[k], where=later)
+            when[later] = k
+        out[f"{name}_total"] = a.sum(axis=0)
+        out[f"{name}_peak"] = best
+        out[f"{name}_peak_month"] = times[when]
+    return out
+
+
+def _stats(a: np.ndarray, qs: Sequence[float]) -> np.ndarray:
+    """Mean, sample sd and ``np.quantile(a, qs, axis=-1)`` (linear) for members on the last axis.
+
+    Returns ``(2 + len(qs), *a.shape[:-1])``.  Each series' members are copied
+    once, sorted (several times faster than numpy's partition along a strided
+    axis) and interpolated with numpy's own ``_lerp`` formula, so quantiles are
+    identical to ``np.quantile``.
+    """
+    m = a.shape[-1]
+    rows = a.reshape(-1, m).copy()
+    mean = rows.mean(axis=1)
+    rows.sort(axis=1)
+    pos = np.asarray(qs, dtype=float) * (m - 1)
+    lo = np.floor(pos).astype(np.intp)
+    hi = np.minimum(lo + 1, m - 1)
+    t = (pos - lo)[:, None]
+    x0, x1 = rows[:, lo].T, rows[:, hi].T
+    diff = x1 - x0
+    q = np.add(x0, diff * t)
+    np.subtract(x1, diff * (1 - t), out=q, where=np.broadcast_to(t >= 0.5, q.shape))
+    rows -= mean[:, None]
+    sd = np.sqrt(np.einsum("ij,ij->i", rows, rows) / max(m - 1, 1))
+    return np.concatenate([mean[None], sd[None], q], axis=0).reshape(2 + len(qs), *a.shape[:-1])
+
+
+def _member_views(arrays: Mapping[str, np.ndarray], a: int, b: int) -> dict[str, np.ndarray]:
+    """``(m, T, n)`` views of members ``a .. b-1`` of series-major arrays ``(T, ..., M)``."""
+    return {
+        k: np.moveaxis(v.reshape(v.shape[0], -1, v.shape[-1])[:, :, a:b], 2, 0) for k, v in arrays.items()
+    }
+
+
+def run_block(
+    model: Model,
+    design: Design,
+    sampler: Sampler | None,
+    draws: np.ndarray | None,
+    start: int,
+    stop: int,
+    *,
+    months: int,
+    dt: float,
+    method: str,
+    outputs: Sequence[OutputDef],
+    keep: bool,
+    chunk_size: int | None = None,
+    workers: int | None = None,
+    param_hook: ParamHook | None = None,
+    sketch_accuracy: float = 0.005,
+    out: dict[str, np.ndarray] | None = None,
+) -> _Block:
+    """Run members ``start .. stop - 1`` and reduce them (a pure function; dask ships it).
+
+    Kept mode returns (or fills ``out`` with) each member's monthly outputs;
+    streamed mode returns only sums and a quantile sketch.
+    """
+    cm = model.compiled
+    grid, _ = time_grid(months, dt)
+    u = draws if draws is not None else sampler.draws(start, stop)  # type: ignore[union-attr]
+    counts: dict[str, int] = {}
+    drawn = design.values(u)
+    values = design.apply(u, counts, drawn)
+    extra: dict = {}
+    if param_hook is not None:
+        values, extra = param_hook(values, start, stop)
+    params, members = prepare_params(cm, values)
+    m = stop - start
+    if members == 1 and m > 1:
+        params = {k: np.repeat(v, m, axis=0) if k in values else v for k, v in params.items()}
+    items, spaces = make_record(cm, {o.variable: list(o.keep) for o in outputs})
+    times = np.asarray(grid.report_times)
+    if out is None:  # this block's own series-major storage (T, n, m)
+        store = {o.name: np.empty((len(times), len(spaces[o.variable]), m)) for o in outputs}
+        out = _member_views(store, 0, m)
+    else:
+        store = {}
+    fill = {o.variable: out[o.name] for o in outputs}
+    run_arrays(
+        cm,
+        params,
+        m,
+        grid,
+        items,
+        method=method,
+        chunk_size=chunk_size,
+        workers=workers,
+        out=fill,
+        allow_matrix=not design.groups,
+        **extra,
+    )
+    blk = _Block(start, stop, counts=counts)
+    if keep:
+        blk.monthly = store
+        cols = [v[:, :1] if v.shape[1] == 1 else v.mean(axis=1, keepdims=True) for v in drawn.values()]
+        blk.values = np.concatenate(cols, axis=1) if cols else np.zeros((m, 0))
+        return blk
+    scalars = _scalars(store, times)
+    for k, a in {**store, **scalars}.items():
+        mean = a.mean(axis=-1)
+        blk.means[k] = mean
+        blk.m2[k] = np.square(a - mean[..., None]).sum(axis=-1)
+    series = np.concatenate([a.reshape(-1, m) for a in (*store.values(), *scalars.values())], axis=0)
+    blk.sketch = LogHistogram(series.shape[0], accuracy=sketch_accuracy)
+    blk.sketch.add(series.T)
+    return blk
+
+
+@dataclass
+class EnsembleResult:
+    """Quantiles and means of an ensemble, and (if kept) every member's reduced outputs.
+
+    Attributes
+    ----------
+    summary
+        Dataset with a ``stat`` dimension (``mean``, ``sd``, ``p5``, ``p50`` ...):
+        ``<output>`` over ``(stat, time, service)`` and ``<output>_total``,
+        ``<output>_peak``, ``<output>_peak_month`` over ``(stat, service)``.
+    members
+        Dataset of every member's reduced outputs (dims ``time``, ``service``,
+        ``member``: members last, the layout the reductions run on) and the drawn
+        value of each uncertainty group (``draw``, dims ``member, factor``), or
+        ``None`` if streamed.
+    exact
+        Whether quantiles are exact (members kept) or from the sketch.
+    """
+
+    summary: xr.Dataset
+    members: xr.Dataset | None
+    exact: bool
+    attrs: dict[str, object] = field(default_factory=dict)
+
+    def quantile_names(self) -> list[str]:
+        """Stat labels of the quantiles, ascending."""
+        return [s for s in self.summary["stat"].to_numpy() if str(s).startswith("p")]
+
+    def table(self, services: Sequence[str] | None = None) -> pd.DataFrame:
+        """Median and outer interval per service of horizon totals, peaks and peak month."""
+        qs = self.quantile_names()
+        lo, hi = qs[0], qs[-1]
+        s = self.summary
+        svc = list(services) if services else list(s["service"].to_numpy())
+        rows = []
+        for name in svc:
+            row: dict[str, object] = {"service": name}
+            for col, var in (
+                ("referrals", "referrals_total"),
+                ("starts", "starts_total"),
+                ("peak caseload", "caseload_peak"),
+                ("peak month", "caseload_peak_month"),
+                ("peak contacts", "contacts_peak"),
+            ):
+                if var not in s:
+                    continue
+                da = s[var].sel(service=name)
+                row[f"{col} median"] = float(da.sel(stat="p50"))
+                row[f"{col} {lo}"] = float(da.sel(stat=lo))
+                row[f"{col} {hi}"] = float(da.sel(stat=hi))
+            rows.append(row)
+        df = pd.DataFrame(rows)
+        if "referrals median" in df:
+            df = df.sort_values("referrals median", ascending=False, kind="stable")
+        return df.reset_index(drop=True)
+
+    def format_table(self, services: Sequence[str] | None = None, top: int | None = None) -> str:
+        """The table as text: ``median [low - high]`` per figure."""
+        df = self.table(services)
+        if top:
+            df = df.head(top)
+        qs = self.quantile_names()
+        lo, hi = qs[0], qs[-1]
+        out = pd.DataFrame({"Service": df["service"]})
+        for col in ("referrals", "starts", "peak caseload", "peak month", "peak contacts"):
+            if f"{col} median" not in df:
+                continue
+            fmt = "{:,.0f}" if col != "peak month" else "{:.0f}"
+            out[f"{col.capitalize()} (median [{lo}-{hi}])"] = [
+                f"{fmt.format(m)} [{fmt.format(a)}-{fmt.format(b)}]"
+                for m, a, b in zip(df[f"{col} median"], df[f"{col} {lo}"], df[f"{col} {hi}"])
+            ]
+        return out.to_string(index=False)
+
+    def to_netcdf(self, path) -> None:
+        """Write the summary (and kept members) to one NetCDF file, atomically."""
+        from .export import _netcdf_ready, atomic_path
+
+        ds = self.summary.copy()
+        if self.members is not None:
+            ds = xr.merge([ds, self.members.rename({v: f"member_{v}" for v in self.members.data_vars})])
+        ds.attrs = {k: (v if isinstance(v, int | float | str) else str(v)) for k, v in self.attrs.items()}
+        with atomic_path(path) as tmp:
+            _netcdf_ready(ds).to_netcdf(tmp, engine="h5netcdf")
+
+    def tidy(self) -> pd.DataFrame:
+        """Long table of the summary: ``stat, time, service, variable, value``."""
+        frames = []
+        for v in self.summary.data_vars:
+            df = self.summary[v].to_dataframe(name="value").reset_index()
+            df.insert(0, "variable", v)
+            frames.append(df)
+        out = pd.concat(frames, ignore_index=True)
+        cols = ["variable", "stat", *[c for c in ("time", "service") if c in out], "value"]
+        return out[[c for c in cols if c in out]]
+
+
+def _summary_dataset(
+    stats: dict[str, np.ndarray],
+    outputs: Sequence[OutputDef],
+    quantiles: Sequence[float],
+    times: np.ndarray,
+    coords: Mapping[str, Sequence[str]],
+) -> xr.Dataset:
+    data = {}
+    for k, arr in stats.items():
+        keep = _keep_dims(k, outputs)
+        dims = ("stat", "time", *keep) if arr.ndim == 2 + len(keep) else ("stat", *keep)
+        data[k] = (dims, arr, {"units": _unit(k, outputs)})
+    crd: dict[str, object] = {"stat": ["mean", "sd", *[stat_name(q) for q in quantiles]], "time": times}
+    crd.update({d: list(v) for d, v in coords.items()})
+    return xr.Dataset(data, coords=crd)
+
+
+def _reduce_kept(full: Mapping[str, np.ndarray], quantiles: Sequence[float], times: np.ndarray) -> dict:
+    """mean, sd and quantiles of every output from all members' values."""
+    allv = {**full, **_scalars(full, times)}
+    # numpy's sorts release the GIL: reduce the outputs on all cores
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor() as pool:
+        stats = dict(zip(allv, pool.map(lambda a: _stats(a, quantiles), allv.values())))
+    return allv, stats
+
+
+def _reduce_streamed(blocks: Sequence[_Block], quantiles: Sequence[float], members: int) -> dict:
+    blocks = sorted(blocks, key=lambda b: b.start)
+    names = list(blocks[0].means)
+    sk = blocks[0].sketch
+    for b in blocks[1:]:
+        sk.merge(b.sketch)
+    flat = sk.quantiles(np.asarray(quantiles))
+    out, pos = {}, 0
+    for k in names:
+        # Chan et al.'s pairwise update: stable, and deterministic in block order
+        n = blocks[0].stop - blocks[0].start
+        mean = blocks[0].means[k].copy()
+        m2 = blocks[0].m2[k].copy()
+        for b in blocks[1:]:
+            nb = b.stop - b.start
+            delta = b.means[k] - mean
+            tot = n + nb
+            mean += delta * (nb / tot)
+            m2 += b.m2[k] + delta**2 * (n * nb / tot)
+            n = tot
+        sd = np.sqrt(m2 / max(n - 1, 1))
+        size = mean.size
+        q = flat[:, pos : pos + size].reshape(len(quantiles), *mean.shape)
+        pos += size
+        out[k] = np.concatenate([mean[None], sd[None], q], axis=0)
+    return out
+
+
+def _base(k: str) -> str:
+    for suffix in ("_total", "_peak_month", "_peak"):
+        if k.endswith(suffix):
+            return k[: -len(suffix)]
+    return k
+
+
+def _keep_dims(k: str, outputs: Sequence[OutputDef]) -> tuple[str, ...]:
+    return next(o.keep for o in outputs if o.name == _base(k))
+
+
+def _unit(k: str, outputs: Sequence[OutputDef]) -> str:
+    o = next(o for o in outputs if o.name == _base(k))
+    if k.endswith("_peak_month"):
+        return "month"
+    if k.endswith("_total"):
+        return "people" if "per month" in o.unit else "people-months"
+    return o.unit
+
+
+def run_ensemble(
+    model: Model,
+    design: Design,
+    *,
+    members: int,
+    seed: int = 0,
+    sampler: str = "lhs",
+    months: int | None = None,
+    dt: float = 1.0,
+    method: str = "euler",
+    outputs: Sequence[OutputDef] | None = None,
+    quantiles: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95),
+    draws: np.ndarray | None = None,
+    keep_members: bool | None = None,
+    block_size: int = BLOCK,
+    chunk_size: int | None = None,
+    workers: int | None = None,
+    dask_client=None,
+    progress: bool = False,
+    param_hook: ParamHook | None = None,
+    name: str = "",
+) -> EnsembleResult:
+    """Run an ensemble and reduce it.
+
+    Parameters
+    ----------
+    model, design
+        The model and its uncertainty groups (a design with no groups runs identical members).
+    members, seed, sampler
+        Ensemble size, seed and sampler (``monte-carlo``, ``lhs``, ``sobol``).
+    draws
+        Explicit uniform draws ``(members, columns)`` instead of a sampler
+        (sensitivity analysis passes SALib's sample this way).
+    keep_members
+        Keep every member's reduced outputs (default: up to 20,000 members).
+    block_size
+        Members per sample block (fixed, so results do not depend on chunking).
+    dask_client
+        A ``dask.distributed.Client``: blocks run on its workers; bit-identical to local.
+    param_hook
+        ``(params, start, stop) -> (params, run_arrays keyword arguments)``: changes
+        parameter arrays per block (used by interventions).
+    """
+    months = months or model.spec.horizon
+    outputs = tuple(outputs or default_outputs(model))
+    if not design.groups and draws is None and param_hook is None and members > 1:
+        # identical members: run one and repeat it (quantiles all equal, sd 0)
+        one = run_ensemble(
+            model,
+            design,
+            members=1,
+            months=months,
+            dt=dt,
+            method=method,
+            outputs=outputs,
+            quantiles=quantiles,
+            keep_members=True,
+            name=name,
+        )
+        return _repeat(one, members, seed, sampler)
+    if draws is not None:
+        draws = np.asarray(draws, dtype=float)
+        members = draws.shape[0]
+    keep = members <= KEEP_LIMIT if keep_members is None else keep_members
+    smp = None if draws is not None else Sampler(sampler, seed, tuple(design.columns), members)
+    grid, _ = time_grid(months, dt)
+    times = np.asarray(grid.report_times)
+    _ = model.compiled
+    bounds = [(a, min(members, a + block_size)) for a in range(0, members, block_size)]
+    kw = dict(
+        months=months,
+        dt=dt,
+        method=method,
+        outputs=outputs,
+        keep=keep,
+        chunk_size=chunk_size,
+        workers=workers,
+        param_hook=param_hook,
+    )
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=members, unit="member", desc=name or f"ensemble of {model.name}")
+    coords = {d: model.spec.dims[d] for o in outputs for d in o.keep}
+    shapes = {o.name: (len(times), *(len(coords[d]) for d in o.keep)) for o in outputs}
+    full = {o.name: np.empty((*shapes[o.name], members)) for o in outputs} if keep else None
+    blocks: list[_Block] = []
+    try:
+        if dask_client is None:
+            for a, b in bounds:
+                d = None if draws is None else draws[a:b]
+                views = None if full is None else _member_views(full, a, b)
+                blocks.append(run_block(model, design, smp, d, a, b, out=views, **kw))
+                if bar:
+                    bar.update(b - a)
+        else:
+            from dask.distributed import as_completed
+
+            m_f = dask_client.scatter(model, broadcast=True)
+            d_f = dask_client.scatter(design, broadcast=True)
+            futures = [
+                dask_client.submit(
+                    run_block, m_f, d_f, smp, None if draws is None else draws[a:b], a, b, pure=False, **kw
+                )
+                for a, b in bounds
+            ]
+            for fut in as_completed(futures):
+                blk = fut.result()
+                if full is not None:
+                    for k, v in blk.monthly.items():
+                        full[k][..., blk.start : blk.stop] = v.reshape(*shapes[k], blk.stop - blk.start)
+                    blk.monthly = {}
+                blocks.append(blk)
+                if bar:
+                    bar.update(blk.stop - blk.start)
+    finally:
+        if bar:
+            bar.close()
+    blocks.sort(key=lambda blk: blk.start)
+    counts: dict[str, int] = {}
+    for blk in blocks:
+        for k, v in blk.counts.items():
+            counts[k] = counts.get(k, 0) + v
+    member_ds = None
+    if full is not None:
+        allv, stats = _reduce_kept(full, quantiles, times)
+        mdata = {
+            k: (
+                ("time", *_keep_dims(k, outputs), "member")
+                if v.ndim == 2 + len(_keep_dims(k, outputs))
+                else (*_keep_dims(k, outputs), "member"),
+                v,
+            )
+            for k, v in allv.items()
+        }
+        mcoords: dict[str, object] = {
+            "member": np.arange(members),
+            "time": times,
+            **{d: list(v) for d, v in coords.items()},
+        }
+        values = np.concatenate([b.values for b in blocks])
+        if values.shape[1]:
+            mdata["draw"] = (("member", "factor"), values)
+            mcoords["factor"] = [g.name for g in design.groups]
+        member_ds = xr.Dataset(mdata, coords=mcoords)
+    else:
+        stats = _reduce_streamed(blocks, quantiles, members)
+    summary = _summary_dataset(stats, outputs, quantiles, times, coords)
+    if model.spec.start:
+        months_td = np.round(times).astype("int64").astype("timedelta64[M]")
+        dates = (np.datetime64(model.spec.start, "M") + months_td).astype("datetime64[ns]")
+        summary = summary.assign_coords(date=("time", dates))
+    reported = model.reported_data(times)
+    for k, (dims, arr, attrs) in reported.items():
+        summary[k] = xr.DataArray(arr, dims=dims, attrs=attrs)
+    attrs = {
+        "name": name,
+        "model": model.name,
+        "members": members,
+        "seed": seed,
+        "sampler": "explicit draws" if draws is not None else sampler,
+        "dt": dt,
+        "method": method,
+        "quantiles": "exact" if keep else "sketch (0.5% relative accuracy)",
+        **{k: v for k, v in counts.items() if v},
+    }
+    summary.attrs = dict(attrs)
+    return EnsembleResult(summary, member_ds, keep, attrs)
+
+
+def _repeat(one: EnsembleResult, members: int, seed: int, sampler: str) -> EnsembleResult:
+    """An ensemble of ``members`` identical copies of a one-member result."""
+    m = one.members
+    assert m is not None
+    rep = m.isel(member=np.zeros(members, dtype=int)).assign_coords(member=np.arange(members))
+    attrs = {**one.attrs, "members": members, "seed": seed, "sampler": sampler}
+    summary = one.summary.copy()
+    summary.attrs = dict(attrs)
+    return EnsembleResult(summary, rep if members <= KEEP_LIMIT else None, True, attrs)
+
+
+def scenario_ensemble(scenario, **overrides) -> EnsembleResult:
+    """Run a loaded :class:`~simulator.scenario.Scenario` (keyword overrides for run_ensemble)."""
+    kw = dict(
+        members=scenario.members,
+        seed=scenario.seed,
+        sampler=scenario.sampler,
+        months=scenario.months,
+        dt=scenario.dt,
+        method=scenario.method,
+        quantiles=scenario.quantiles,
+        name=scenario.name,
+    )
+    kw.update({k: v for k, v in overrides.items() if v is not None})
+    return run_ensemble(scenario.model, scenario.design, **kw)
