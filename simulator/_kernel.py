@@ -256,6 +256,7 @@ def integrate(
         return loss
 
     loss_static = loss_of(static_coef, static_t)
+    loss_blocks = [b for b in cm.transfers if b.loss]
     dyn_loss = [b for b in dynamic_t if b.loss]
     has_loss = bool(np.any(loss_static)) or bool(dyn_loss)
     inflows = [b for b in cm.inflows if b.moves]
@@ -313,10 +314,24 @@ def integrate(
         add_inflows(dx, context(t, xx), 1.0)
         return dx
 
+    # coefficients that change only when time-varying parameters do (interventions) are
+    # re-evaluated only when params_at returns a new parameter set
+    dyn_moves_alone = any(b.coef.time or b.coef.state for b in dynamic_t)
+    last: dict[str, object] = {"p": None}
+
     def euler(xx: np.ndarray, t: float) -> None:
         nonlocal cum_in
-        ctx = context(t, xx)
-        dyn = {b.name: _f(_full(b.coef.eval(ctx), len(b.of)) * dt) for b in dynamic_t}
+        p = params_at(t)
+        ctx = Context(p, t, xx, static=static, varying=varying)
+        if dyn_moves_alone or last["p"] is not p:
+            coef = {b.name: _f(_full(b.coef.eval(ctx), len(b.of))) for b in dynamic_t}
+            dyn = {k: v * dt for k, v in coef.items()}
+            # the same sum, in the same order, as the static case: a time-varying parameter
+            # that does not move gives bit-identical results
+            step_keep = _f(1.0 - dt * loss_of({**static_coef, **coef}, loss_blocks)) if dyn_loss else keep
+            last.update(p=p, dyn=dyn, keep=step_keep, coef=coef)
+        else:
+            dyn, step_keep = last["dyn"], last["keep"]  # type: ignore[assignment]
         pending: list[tuple[Scatter, np.ndarray, float]] = []
         for plan in mover_plans:
             c = dt_coef.get(plan.block.name)
@@ -329,11 +344,8 @@ def integrate(
                     continue
             if ib.dst_scatter is not None:
                 pending.append((ib.dst_scatter, _compact(ib.dst_scatter, v), 1.0))
-        if dyn_loss:
-            rate = {b.name: dyn[b.name] for b in dyn_loss}
-            xx *= keep - loss_of(rate, dyn_loss)
-        elif has_loss:
-            xx *= keep
+        if has_loss:
+            xx *= step_keep
         for sc, c, sign in pending:
             _apply(sc, xx, c, sign)
 
@@ -384,6 +396,8 @@ def integrate(
                 plan = plans[name] = _Plan(block, m, None)
             if plan is not None:
                 c = static_coef.get(name)
+                if c is None and not dyn_moves_alone and last.get("p") is ctx.params:
+                    c = last["coef"].get(name)  # type: ignore[union-attr]
                 if c is None:
                     c = _full(plan.block.coef.eval(ctx), len(plan.block.of))
                 v = plan.values(ctx.x, ctx.x.T, c)

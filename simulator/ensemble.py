@@ -175,10 +175,12 @@ def run_block(
     extra: dict = {}
     if param_hook is not None:
         values, extra = param_hook(values, start, stop)
+    arrays = extra.pop("arrays", {})
     params, members = prepare_params(cm, values)
     m = stop - start
     if members == 1 and m > 1:
         params = {k: np.repeat(v, m, axis=0) if k in values else v for k, v in params.items()}
+    params.update(arrays)
     items, spaces = make_record(cm, {o.variable: list(o.keep) for o in outputs})
     times = np.asarray(grid.report_times)
     if out is None:  # this block's own series-major storage (T, n, m)

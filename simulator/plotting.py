@@ -294,3 +294,68 @@ def plot_compare(cmp, services: Sequence[str] | None = None, output: str = "refe
     fig.autofmt_xdate()
     fig.tight_layout(rect=(0, 0.05, 1, 0.97))
     return fig
+
+
+def plot_frontier(appraisal, outcome: str = "referrals"):
+    """Outcome against cost per package with 90% intervals; the efficient frontier marked.
+
+    A package is on the frontier when no cheaper package (by median cost)
+    achieves at least as much (by median outcome).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    t = appraisal.table()
+    label = appraisal.OUTCOMES[outcome]
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    x, y = t["cost median"].to_numpy(), t[f"{label} median"].to_numpy()
+    xerr = [x - t["cost low"].to_numpy(), t["cost high"].to_numpy() - x]
+    yerr = [y - t[f"{label} low"].to_numpy(), t[f"{label} high"].to_numpy() - y]
+    ax.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="o", color="#1f3b63", ecolor="#9aa9bd", capsize=3)
+    for xi, yi, name in zip(x, y, t["package"]):
+        ax.annotate(name, (xi, yi), textcoords="offset points", xytext=(6, 6), fontsize=8)
+    order = np.argsort(x)
+    frontier, best = [], 0.0  # the baseline (no cost, nothing averted) starts the frontier
+    for i in order:
+        if y[i] > best:
+            frontier.append(i)
+            best = y[i]
+    fx, fy = np.r_[0.0, x[frontier]], np.r_[0.0, y[frontier]]
+    ax.plot(fx, fy, "--", color="#e07b39", lw=1.5, label="efficient frontier (medians, from the baseline)")
+    ax.scatter([0], [0], color="#888", s=18, zorder=3)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"£{v / 1e6:,.0f}m"))
+    ax.axhline(0, color="#888", lw=0.8)
+    ax.set_xlabel("cost over the horizon (median and 90% interval)")
+    ax.set_ylabel(f"{label} (median and 90% interval)")
+    ax.legend(fontsize=8)
+    ax.set_title(f"{label} against cost")
+    fig.tight_layout()
+    return fig
+
+
+def plot_averted_over_time(appraisal):
+    """Referrals averted per month by each package (median and 90% band), all services."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    m = appraisal.members["referrals_monthly"]
+    base = m.sel(package="baseline")
+    fig, ax = plt.subplots(figsize=(9, 5))
+    colours = ["#1f3b63", "#e07b39", "#3a9a5b", "#9b4dca", "#c0392b", "#7f8c8d", "#16a085", "#d35400"]
+    t = m["time"].to_numpy()
+    for k, p in enumerate([p for p in appraisal.packages if p != "baseline"]):
+        d = (base - m.sel(package=p)).to_numpy()
+        lo, mid, hi = np.quantile(d, [0.05, 0.5, 0.95], axis=0)
+        c = colours[k % len(colours)]
+        ax.fill_between(t, lo, hi, color=c, alpha=0.15, lw=0)
+        ax.plot(t, mid, color=c, lw=1.6, label=p)
+    ax.axhline(0, color="#888", lw=0.8)
+    ax.set_xlabel("month")
+    ax.set_ylabel("referrals averted per month (all services)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -131,6 +131,8 @@ def prepare_params(
         if hi is not None and np.any(a > hi):
             problems.append(f"parameter {name}: values above the allowed maximum {hi:g} ({a.max():g})")
         if a.shape[0] > 1:
+            # column-major like the state: gathers are block copies and no evaluation copies
+            a = np.asfortranarray(a)
             if members not in (1, a.shape[0]):
                 problems.append(f"parameter {name}: {a.shape[0]} members, but others have {members}")
             members = max(members, a.shape[0])

@@ -156,7 +156,7 @@ def build_surge_spec(t: SurgeTables) -> ModelSpec:
     auxes = (
         Aux(
             "referral_fraction",
-            parse("g2c_pcnt * split / sum(split, over=service)"),
+            parse("g2c_pcnt * (split / sum(split, over=service))"),
             path_space,
             "per month",
             "monthly share of the group's at-risk people referred along the path",
