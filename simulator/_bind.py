@@ -12,7 +12,7 @@ rather than once per step.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +36,8 @@ class Context:
     #: values of nodes that do not change during a run, shared by every step of a chunk
     static: dict[int, np.ndarray] | None = None
     varying: frozenset[str] = frozenset()
+    #: the integration step (months), for formulas that use ``dt``
+    dt: float = 1.0
 
 
 class Node:
@@ -92,8 +94,8 @@ class SeriesNode(Node):
 
     time = True
 
-    def __init__(self, name: str, space: Space, times: np.ndarray, values: np.ndarray):
-        self.name, self.space = name, space
+    def __init__(self, name: str, space: Space, times: np.ndarray, values: np.ndarray, kind: str = "linear"):
+        self.name, self.space, self.kind = name, space, kind
         self.times = np.asarray(times, dtype=float)
         self.values = np.asarray(values, dtype=float)  # (n, K)
 
@@ -104,7 +106,10 @@ class SeriesNode(Node):
             return v[:, :1].T
         if t >= ts[-1]:
             return v[:, -1:].T
-        k = int(np.searchsorted(ts, t, side="right")) - 1
+        # step series change at a knot (within 1e-9, so t = k * dt lands on whole months)
+        k = int(np.searchsorted(ts, t + (1e-9 if self.kind == "step" else 0.0), side="right")) - 1
+        if self.kind == "step":
+            return v[:, k : k + 1].T
         x0, x1 = ts[k], ts[k + 1]
         y0, y1 = v[:, k], v[:, k + 1]
         return (y0 + (y1 - y0) * ((t - x0) / (x1 - x0)))[None, :]
@@ -118,6 +123,38 @@ class TimeNode(Node):
 
     def _eval(self, ctx: Context) -> np.ndarray:
         return np.array([[ctx.t]])
+
+
+class StepNode(Node):
+    """The integration step ``dt`` (months): constant during a run."""
+
+    def _eval(self, ctx: Context) -> np.ndarray:
+        return np.array([[ctx.dt]])
+
+
+class CumSum(Node):
+    """Cumulative sum along one dimension, the other labels fixed (``reverse``: from the last label)."""
+
+    def __init__(self, child: Node, dim: str, reverse: bool, order: Sequence[str]):
+        from scipy import sparse
+
+        self.child, self.space = child, child.space
+        self._inherit(child)
+        sp = child.space
+        k = sp.dims.index(dim)
+        rank = {lab: i for i, lab in enumerate(order)}
+        others = [tuple(c[:k] + c[k + 1 :]) for c in sp.coords]
+        rows, cols = [], []
+        for i, (ci, oi) in enumerate(zip(sp.coords, others)):
+            for j, (cj, oj) in enumerate(zip(sp.coords, others)):
+                if oi == oj and (rank[cj[k]] >= rank[ci[k]] if reverse else rank[cj[k]] <= rank[ci[k]]):
+                    rows.append(i)
+                    cols.append(j)
+        self.matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(sp), len(sp)))
+
+    def _eval(self, ctx: Context) -> np.ndarray:
+        v = self.child.eval(ctx)
+        return np.asarray(self.matrix @ np.asarray(v).T).T
 
 
 class StockNode(Node):
@@ -247,6 +284,30 @@ _BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 }
 
 
+def _join(a: Space, b: Space, order: Mapping[str, Sequence[str]]) -> Space:
+    """Elements of ``a`` and ``b`` combined where they agree on shared dimensions.
+
+    A term over (service) times a term over (stage) lives on every (service,
+    stage) pair of the services and stages the terms actually have, not on
+    every label of the model.
+    """
+    dims = tuple(d for d in order if d in a.dims or d in b.dims)
+    shared = [d for d in a.dims if d in b.dims]
+    ia = [a.dims.index(d) for d in shared]
+    ib = [b.dims.index(d) for d in shared]
+    by_key: dict[tuple, list[tuple[str, ...]]] = {}
+    for cb in b.coords:
+        by_key.setdefault(tuple(cb[i] for i in ib), []).append(cb)
+    coords = []
+    for ca in a.coords:
+        for cb in by_key.get(tuple(ca[i] for i in ia), []):
+            labels = dict(zip(a.dims, ca)) | dict(zip(b.dims, cb))
+            coords.append(tuple(labels[d] for d in dims))
+    rank = [{lab: i for i, lab in enumerate(order[d])} for d in dims]
+    coords.sort(key=lambda c: tuple(r[x] for r, x in zip(rank, c)))
+    return Space(dims, tuple(coords))
+
+
 class Binder:
     """Resolve names in formulas against a spec and bind them to spaces.
 
@@ -272,12 +333,15 @@ class Binder:
         self._param_nodes: dict[str, ParamNode] = {}
         self._active: list[str] = []
         self._time = TimeNode()
+        self._dt = StepNode()
 
     # -------------------------------------------------------------- names
     def ref(self, name: str) -> Node:
         """The node a bare name refers to."""
         if name in ("time", "t"):
             return self._time
+        if name == "dt":
+            return self._dt
         if name in self.params:
             if name not in self._param_nodes:
                 self._param_nodes[name] = ParamNode(name, self.params[name].space)
@@ -285,7 +349,7 @@ class Binder:
         if name in self.series:
             if name not in self._series_nodes:
                 s = self.series[name]
-                self._series_nodes[name] = SeriesNode(name, s.space, s.times, s.values)
+                self._series_nodes[name] = SeriesNode(name, s.space, s.times, s.values, s.kind)
             return self._series_nodes[name]
         if name in self.auxes:
             if name not in self._aux_nodes:
@@ -324,10 +388,9 @@ class Binder:
                 target = s
                 break
         if target is None:
-            dims = tuple(d for d in self.spec.dims if any(d in s.dims for s in non_scalar))
-            from .spaces import dense_space
-
-            target = dense_space(dims, self.spec.dims)
+            target = non_scalar[0]
+            for s in non_scalar[1:]:
+                target = _join(target, s, self.spec.dims)
         return [self.onto(n, target, "formula") for n in nodes], target
 
     def onto(self, node: Node, space: Space, owner: str) -> Node:
@@ -369,6 +432,12 @@ class Binder:
             nodes, space = self.align([self.bind(e.cond), self.bind(e.a), self.bind(e.b)])
             return Apply(lambda c, a, b: np.where(c != 0, a, b), nodes, space)
         if isinstance(e, Call):
+            if e.fn in ("cumsum", "rcumsum"):
+                child = self.bind(e.args[0])
+                if not e.over or len(e.over) != 1 or e.over[0] not in child.space.dims:
+                    raise SpecError([f"{e}: {e.fn} needs over= one dimension of its argument"])
+                dim = e.over[0]
+                return CumSum(child, dim, e.fn == "rcumsum", self.spec.dims[dim])
             if e.over is not None and e.fn in AGGREGATES:
                 child = self.bind(e.args[0])
                 over = e.over or child.space.dims

@@ -105,7 +105,7 @@ class _Plan:
         self.block = block
         self.buf = np.empty((m, len(block.of)), order="F")
         self.gather = block.of_slice is None
-        self.only_dst = block.src_scatter is None and block.dst_scatter is not None
+        self.only_dst = block.src_scatter is None and block.dst_scatter is not None and not block.tally
         self.weighted = None
         sc = block.dst_scatter
         if self.only_dst and static_c is not None and static_c.shape[0] == 1:
@@ -147,6 +147,8 @@ class _Plan:
             pending.append((b.dst_scatter, _compact(b.dst_scatter, v), 1.0))
         if b.src_scatter is not None:
             pending.append((b.src_scatter, _compact(b.src_scatter, v).copy(), -1.0))
+        for sc in b.tally_scatters:
+            pending.append((sc, _compact(sc, v).copy(), 1.0))
 
 
 def _linear_matrix(cm: CompiledModel, coefs: Mapping[str, np.ndarray], scale: float, blocks):
@@ -173,6 +175,89 @@ def _linear_matrix(cm: CompiledModel, coefs: Mapping[str, np.ndarray], scale: fl
     return sparse.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
     )
+
+
+#: models with more transfer families than this step with :class:`_Fused` (one gather, one
+#: multiply and one sparse product per step) instead of family by family
+FUSE_FAMILIES = 8
+
+
+class _Fused:
+    """Every first-order flow of a chunk in one buffer: an Euler step in a handful of calls.
+
+    ``coef`` ``(m, K)`` holds every flow element's coefficient x dt (column-major);
+    a step gathers the stock each element is proportional to, multiplies, and
+    adds the products into their targets with one sparse matrix ``G (S x K)``
+    (+1 at the target, -1 at a source other than the one it is proportional
+    to).  Losses ``x * dt * rate`` from the source it is proportional to are
+    ``L (S x K) @ coef``, one product in a fixed order whether coefficients are
+    static or change during the run.
+    """
+
+    def __init__(self, cm: CompiledModel, m: int, dt: float, static: Mapping[str, np.ndarray], dynamic):
+        from scipy import sparse
+
+        blocks = [b for b in cm.transfers if b.dst is not None or b.src is not None or b.tally]
+        self.dt = dt
+        self.of = np.concatenate([b.of for b in blocks])
+        self.cols: dict[str, slice] = {}
+        k = 0
+        rows_g, cols_g, vals_g, rows_l, cols_l = [], [], [], [], []
+        for b in blocks:
+            n = len(b.of)
+            self.cols[b.name] = slice(k, k + n)
+            idx = np.arange(k, k + n)
+            if b.dst is not None:
+                rows_g.append(b.dst)
+                cols_g.append(idx)
+                vals_g.append(np.ones(n))
+            if b.src is not None and not b.loss:
+                rows_g.append(b.src)
+                cols_g.append(idx)
+                vals_g.append(-np.ones(n))
+            for extra in b.tally:
+                rows_g.append(extra)
+                cols_g.append(idx)
+                vals_g.append(np.ones(n))
+            if b.loss:
+                rows_l.append(b.src)
+                cols_l.append(idx)
+            k += n
+        s_total = cm.n_stocks
+        self.G = sparse.csr_matrix(
+            (np.concatenate(vals_g), (np.concatenate(rows_g), np.concatenate(cols_g))), shape=(s_total, k)
+        )
+        if rows_l:
+            rl, cl = np.concatenate(rows_l), np.concatenate(cols_l)
+            self.L = sparse.csr_matrix((np.ones(len(rl)), (rl, cl)), shape=(s_total, k))
+        else:
+            self.L = sparse.csr_matrix((s_total, k))
+        rows = max([1, *(v.shape[0] for v in static.values())])
+        rows = m if dynamic else rows
+        self.coef = np.zeros((rows, k), order="F")
+        for b in blocks:
+            c = static.get(b.name)
+            if c is not None:
+                self.coef[:, self.cols[b.name]] = c * dt
+        self.buf = np.empty((m, k), order="F")
+        self.names = {b.name for b in blocks}
+        self._keep()
+
+    def _keep(self) -> None:
+        self.keep = np.asfortranarray(1.0 - np.asarray(self.L @ self.coef.T).T)
+
+    def update(self, coef: Mapping[str, np.ndarray]) -> None:
+        """New coefficients (per month) for some flows; refreshes the losses."""
+        for name, c in coef.items():
+            if name in self.names:
+                self.coef[:, self.cols[name]] = c * self.dt
+        self._keep()
+
+    def gains(self, x: np.ndarray) -> np.ndarray:
+        """People moved into each stock this step, ``(m, S)`` (losses from sources excluded)."""
+        np.take(x.T, self.of, axis=0, out=self.buf.T)
+        np.multiply(self.buf, self.coef, out=self.buf)
+        return np.asfortranarray(np.asarray(self.G @ self.buf.T).T)
 
 
 def integrate(
@@ -229,7 +314,7 @@ def integrate(
     x = np.zeros((m, s_total), order="F")
     xt = x.T
     static: dict[int, np.ndarray] = {}
-    ctx0 = Context(params, t0, static=static, varying=varying)
+    ctx0 = Context(params, t0, static=static, varying=varying, dt=dt)
     for name, node in cm.initial.items():
         x[:, cm.slices[name]] = node.eval(ctx0)
 
@@ -237,7 +322,7 @@ def integrate(
         return params if param_at is None else param_at(t)
 
     def context(t: float, xx: np.ndarray) -> Context:
-        return Context(params_at(t), t, xx, static=static, varying=varying)
+        return Context(params_at(t), t, xx, static=static, varying=varying, dt=dt)
 
     def n_of(b: InflowBlock) -> int:
         return len(cm.flow_spaces[b.name])
@@ -277,7 +362,7 @@ def integrate(
     movers = [
         b
         for b in cm.transfers
-        if (b.dst is not None or b.src_scatter is not None)
+        if (b.dst is not None or b.src_scatter is not None or b.tally)
         and not (
             sink is not None
             and b.loss
@@ -322,7 +407,7 @@ def integrate(
     def euler(xx: np.ndarray, t: float) -> None:
         nonlocal cum_in
         p = params_at(t)
-        ctx = Context(p, t, xx, static=static, varying=varying)
+        ctx = Context(p, t, xx, static=static, varying=varying, dt=dt)
         if dyn_moves_alone or last["p"] is not p:
             coef = {b.name: _f(_full(b.coef.eval(ctx), len(b.of))) for b in dynamic_t}
             dyn = {k: v * dt for k, v in coef.items()}
@@ -344,6 +429,8 @@ def integrate(
                     continue
             if ib.dst_scatter is not None:
                 pending.append((ib.dst_scatter, _compact(ib.dst_scatter, v), 1.0))
+            for sc in ib.tally_scatters:
+                pending.append((sc, _compact(sc, v), 1.0))
         if has_loss:
             xx *= step_keep
         for sc, c, sign in pending:
@@ -365,10 +452,14 @@ def integrate(
                 _apply(b.dst_scatter, dx, _compact(b.dst_scatter, v))
             if b.src_scatter is not None:
                 _apply(b.src_scatter, dx, _compact(b.src_scatter, v), -1.0)
+            for sc in b.tally_scatters:
+                _apply(sc, dx, _compact(sc, v))
         for ib in inflows:
             v = _full(ib.value.eval(ctx), n_of(ib))
             if ib.dst_scatter is not None:
                 _apply(ib.dst_scatter, dx, _compact(ib.dst_scatter, v))
+            for sc in ib.tally_scatters:
+                _apply(sc, dx, _compact(sc, v))
         if has_loss:
             loss = loss_static if not dyn_loss else loss_static + loss_of(coefs, dyn_loss)
             dx -= xx * loss
@@ -432,7 +523,31 @@ def integrate(
                 v = r.matrix(v)
             out[r.name][:, j, :] = v
 
-    step = (euler_matrix if matrix_mode else euler) if method == "euler" else rk4
+    # ------------------------------------------------------------------ fused Euler (many families)
+    fused = None
+    if method == "euler" and not matrix_mode and len(cm.transfers) > FUSE_FAMILIES:
+        fused = _Fused(cm, m, dt, static_coef, dynamic_t)
+
+    def euler_fused(xx: np.ndarray, t: float) -> None:
+        p = params_at(t)
+        ctx = Context(p, t, xx, static=static, varying=varying, dt=dt)
+        if dynamic_t and (dyn_moves_alone or last["p"] is not p):
+            coef = {b.name: _f(_full(b.coef.eval(ctx), len(b.of))) for b in dynamic_t}
+            fused.update(coef)
+            last.update(p=p, coef=coef)
+        gains = fused.gains(xx)
+        for ib in inflows:
+            v = _full(ib.value.eval(ctx), n_of(ib)) * dt
+            _apply(ib.dst_scatter, gains, _compact(ib.dst_scatter, v))
+            for sc in ib.tally_scatters:
+                _apply(sc, gains, _compact(sc, v))
+        xx *= fused.keep
+        xx += gains
+
+    if fused is not None:
+        step = euler_fused
+    else:
+        step = (euler_matrix if matrix_mode else euler) if method == "euler" else rk4
     is_report = np.zeros(n_steps + 1, dtype=bool)
     is_report[list(report_steps)] = True
     slot = np.cumsum(is_report) - 1

@@ -89,8 +89,10 @@ class TransferBlock:
     dst_scatter: Scatter | None = None
     src_scatter: Scatter | None = None
     loss: bool = False  # people leave exactly the stock the flow is proportional to
+    tally: list[np.ndarray] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.tally_scatters = [Scatter(t) for t in self.tally]
         self.of_slice = _as_slice(self.of)
         self.of_scatter = Scatter(self.of)
         if self.dst is not None:
@@ -107,7 +109,7 @@ class TransferBlock:
     @property
     def moves(self) -> bool:
         """Whether the flow moves people (rather than only being measured)."""
-        return self.src is not None or self.dst is not None
+        return self.src is not None or self.dst is not None or bool(self.tally)
 
 
 @dataclass
@@ -120,8 +122,10 @@ class InflowBlock:
     dst: np.ndarray | None
     dst_scatter: Scatter | None = None
     src_scatter: Scatter | None = None
+    tally: list[np.ndarray] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.tally_scatters = [Scatter(t) for t in self.tally]
         if self.dst is not None:
             self.dst_scatter = Scatter(self.dst)
         if self.src is not None:
@@ -129,8 +133,8 @@ class InflowBlock:
 
     @property
     def moves(self) -> bool:
-        """Whether the flow moves people."""
-        return self.src is not None or self.dst is not None
+        """Whether the flow moves people (or is tallied)."""
+        return self.src is not None or self.dst is not None or bool(self.tally)
 
 
 @dataclass
@@ -220,8 +224,10 @@ def compile_spec(spec: ModelSpec) -> CompiledModel:
     if problems:
         raise SpecError(problems)
 
-    def stock_index(stock: str, space: Space, owner: str) -> np.ndarray:
+    def stock_index(stock: str, space: Space, owner: str, flow: Flow | None = None) -> np.ndarray:
         st = spec.stock(stock)
+        if flow is not None and (flow.relabel or flow.target_at):
+            return slices[stock].start + _mapped_index(space, st.space, flow, owner)
         try:
             local = space.projection(st.space)
         except SpaceError as err:
@@ -238,12 +244,16 @@ def compile_spec(spec: ModelSpec) -> CompiledModel:
         owner = f"flow {f.name}"
         rate = binder.onto(binder.bind(f.rate), sp, owner)
         src = stock_index(f.source, sp, owner) if (f.source and f.moves) else None
-        dst = stock_index(f.target, sp, owner) if (f.target and f.moves) else None
+        dst = stock_index(f.target, sp, owner, f) if (f.target and f.moves) else None
+        tally = [
+            slices[stock].start + _mapped_index(sp, spec.stock(stock).space, _Relabel(relabel, at), owner)
+            for stock, relabel, at in f.tally
+        ]
         if f.kind == "outflow":
             of = stock_index(f.of or f.source, sp, owner)  # type: ignore[arg-type]
-            transfers[f.name] = TransferBlock(f.name, rate, of, src, dst)
+            transfers[f.name] = TransferBlock(f.name, rate, of, src, dst, tally=tally)
         elif f.kind == "inflow":
-            inflows[f.name] = InflowBlock(f.name, rate, src, dst)
+            inflows[f.name] = InflowBlock(f.name, rate, src, dst, tally=tally)
         else:
             parent = flows[f.of]  # type: ignore[index]
             build(parent)
@@ -256,11 +266,11 @@ def compile_spec(spec: ModelSpec) -> CompiledModel:
                 pb = transfers[parent.name]
                 pc = pb.coef if np.array_equal(proj, np.arange(len(psp))) else Gather(pb.coef, proj, sp)
                 coef = _mul(rate, pc, sp)
-                transfers[f.name] = TransferBlock(f.name, coef, pb.of[proj], src, dst)
+                transfers[f.name] = TransferBlock(f.name, coef, pb.of[proj], src, dst, tally=tally)
             else:
                 ib = inflows[parent.name]
                 pv = ib.value if np.array_equal(proj, np.arange(len(psp))) else Gather(ib.value, proj, sp)
-                inflows[f.name] = InflowBlock(f.name, _mul(rate, pv, sp), src, dst)
+                inflows[f.name] = InflowBlock(f.name, _mul(rate, pv, sp), src, dst, tally=tally)
 
     for f in spec.flows:
         try:
@@ -270,12 +280,6 @@ def compile_spec(spec: ModelSpec) -> CompiledModel:
     if problems:
         raise SpecError(problems)
 
-    for b in transfers.values():
-        if b.coef.state:
-            problems.append(
-                f"flow {b.name}: its rate depends on stocks or flows; first-order rates may use "
-                "parameters, series and time only"
-            )
     initial: dict[str, Node] = {}
     for s in spec.stocks:
         init = s.initial
@@ -349,6 +353,8 @@ def _find_sink(
     leaves the stock or is proportional to it.  Its level is then people at
     the start + cumulative inflow - every other stock.
     """
+    if any(b.tally for b in (*transfers, *inflows)):
+        return None  # shadow counts are not people
     if any(b.moves and (b.src is None or b.dst is None) for b in transfers):
         return None
     if any(b.value.state for b in inflows):
@@ -363,6 +369,35 @@ def _find_sink(
         if any(b.dst is not None and col in b.dst for b in transfers):
             found.append(s.name)
     return found[0] if len(found) == 1 else None
+
+
+@dataclass(frozen=True)
+class _Relabel:
+    relabel: Mapping[str, Mapping[str, str]]
+    target_at: Mapping[str, str]
+
+
+def _mapped_index(space: Space, target: Space, flow: Flow | _Relabel, owner: str) -> np.ndarray:
+    """Target elements of a flow whose labels are relabelled or fixed (``relabel``, ``target_at``)."""
+    pos = target.position
+    out = np.empty(len(space), dtype=np.intp)
+    for i, c in enumerate(space.coords):
+        labels = dict(zip(space.dims, c))
+        for dim, mapping in flow.relabel.items():
+            if dim in labels:
+                labels[dim] = mapping.get(labels[dim], labels[dim])
+        labels.update(flow.target_at)
+        try:
+            key = tuple(labels[d] for d in target.dims)
+        except KeyError as err:
+            raise SpecError(
+                [f"{owner}: target dimension {err.args[0]!r} has no label (use target_at)"]
+            ) from None
+        j = pos.get(key)
+        if j is None:
+            raise SpecError([f"{owner}: no target element {dict(zip(target.dims, key))}"])
+        out[i] = j
+    return out
 
 
 def _mul(a: Node, b: Node, space: Space) -> Node:

@@ -172,8 +172,9 @@ FUNCTIONS: dict[str, int | None] = {
     "ramp": 3,
     "pulse": 2,
 }
-#: aggregates over dimensions (``over=``); ``min``/``max`` with one argument aggregate too
-AGGREGATES = {"sum", "mean", "prod", "min", "max"}
+#: aggregates over dimensions (``over=``); ``min``/``max`` with one argument aggregate too;
+#: ``cumsum``/``rcumsum`` keep the dimension (running total from the first / the last label)
+AGGREGATES = {"sum", "mean", "prod", "min", "max", "cumsum", "rcumsum"}
 
 
 def as_expr(x: object) -> Expr:

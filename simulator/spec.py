@@ -106,7 +106,9 @@ class Param:
 class Series:
     """Time series on a space: ``values[i, k]`` at ``times[k]`` (months).
 
-    Linearly interpolated between knots and held flat beyond both ends.
+    ``kind="linear"``: linearly interpolated between knots; ``kind="step"``: each
+    value holds from its knot until the next (step changes, e.g. capacity).
+    Flat beyond both ends either way.
     """
 
     name: str
@@ -116,6 +118,7 @@ class Series:
     unit: str = ""
     source: str = ""
     description: str = ""
+    kind: str = "linear"
 
     def __post_init__(self) -> None:
         t = np.asarray(self.times, dtype=float).reshape(-1)
@@ -159,6 +162,14 @@ class Flow:
         source stock; fraction: the parent flow) or, for an inflow, of ``target``.
     moves
         ``False`` for a measured flow that moves nobody (its source and target are ignored).
+    relabel
+        Label maps applied before finding the target element: ``{"stage": {"0-1": "1-2", ...}}``
+        moves people to the next stage; ``{"service": {"IAPT": "Crisis"}}`` to another service.
+    target_at
+        Fixed labels for target dimensions the flow does not have (``{"stage": "0-1"}``).
+    tally
+        Shadow stocks the flow's value is *also* added to, each ``(stock, relabel, target_at)``:
+        a second count of the same people (e.g. waiting lists by wait band), not a second move.
     """
 
     name: str
@@ -171,6 +182,9 @@ class Flow:
     moves: bool = True
     unit: str = "people per month"
     description: str = ""
+    relabel: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    target_at: Mapping[str, str] = field(default_factory=dict)
+    tally: tuple[tuple[str, Mapping[str, Mapping[str, str]], Mapping[str, str]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -392,6 +406,8 @@ class ModelSpec:
         for s in self.series:
             if s.times.size == 0 or np.any(np.diff(s.times) <= 0):
                 problems.append(f"series {s.name}: times must be strictly increasing")
+            if s.kind not in ("linear", "step"):
+                problems.append(f"series {s.name}: kind {s.kind!r} is not linear or step")
             if not np.all(np.isfinite(s.values)):
                 problems.append(f"series {s.name}: values must be finite numbers")
         stocks = {s.name for s in self.stocks}
@@ -404,6 +420,9 @@ class ModelSpec:
                 v = getattr(f, role)
                 if v is not None and v not in stocks:
                     problems.append(f"flow {f.name}: {role} {v!r} is not a stock")
+            for stock, _, _ in f.tally:
+                if stock not in stocks:
+                    problems.append(f"flow {f.name}: tally {stock!r} is not a stock")
             if f.kind == "inflow" and f.source is not None:
                 problems.append(f"flow {f.name}: an inflow comes from outside and has no source")
             if f.kind == "outflow" and f.source is None and f.of is None:

@@ -31,7 +31,11 @@ __all__ = ["build_surge_spec"]
 
 
 def build_surge_spec(t: SurgeTables) -> ModelSpec:
-    """Build the spec of a surge model from its tables."""
+    """Build the spec of a surge model from its tables (with waiting lists if it has capacity)."""
+    if t.has_capacity:
+        from .capacity import build_capacity_spec
+
+        return build_capacity_spec(t)
     groups = tuple(t.groups["group"])
     conditions = tuple(t.conditions)
     services = tuple(t.treatments["treatment"])

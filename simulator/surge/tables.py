@@ -24,6 +24,7 @@ import datetime as _dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,12 @@ from ..problems import Problems
 __all__ = ["SCHEMA", "SHEETS", "RawTable", "SurgeTables", "check_tables"]
 
 SHEETS = ("curves", "groups", "g2c", "c2t", "treatments", "demand")
+#: optional sheets: service capacity, waiting-list behaviour, and the wait bands
+OPTIONAL_SHEETS = ("capacity", "waiting", "stages")
+#: the default wait bands (months); 18 weeks falls inside 3-6
+DEFAULT_STAGES = (("0-1", 1.0), ("1-2", 2.0), ("2-3", 3.0), ("3-6", 6.0), ("6-12", 12.0), ("12+", None))
+EIGHTEEN_WEEKS = 18 * 7 / (365.25 / 12)  # months
+DEFAULT_HEADROOM = 1.1
 CURVE_SUM_TOLERANCE = 1e-6
 
 
@@ -61,6 +68,7 @@ class ColumnType:
     low: float | None = None
     high: float | None = None
     low_open: bool = False
+    optional: bool = False  # a blank cell means "use the default" (None)
 
     def allowed(self) -> str:
         """Text for the ``allowed`` part of a problem."""
@@ -70,6 +78,8 @@ class ColumnType:
             return "a date such as 2020-05-01"
         if self.kind == "month":
             return "a whole number of months from 0"
+        if self.optional:
+            return ColumnType(self.kind, self.low, self.high, self.low_open).allowed() + " or blank (default)"
         if self.low is not None and self.high is not None:
             return f"a number from {self.low:g} to {self.high:g}"
         if self.low is not None:
@@ -107,6 +117,26 @@ SCHEMA: dict[str, dict[str, ColumnType]] = {
         "underlying": NONNEG,
         "suppressed": NONNEG,
     },
+    "capacity": {
+        "service": NAME,
+        "month": ColumnType("month"),
+        "starts": ColumnType("number", 0.0, optional=True),
+        "ceiling": ColumnType("number", 0.0, optional=True),
+        "headroom": ColumnType("number", 0.0, low_open=True, optional=True),
+    },
+    "waiting": {
+        "service": NAME,
+        "escalates_to": ColumnType("name", optional=True),
+        "escalation_rate": ColumnType("number", 0.0, 1.0, optional=True),
+        "dropout_rate": ColumnType("number", 0.0, 1.0, optional=True),
+        "initial_waiting": ColumnType("number", 0.0, optional=True),
+    },
+    "stages": {
+        "stage": NAME,
+        "upper": ColumnType("number", 0.0, low_open=True, optional=True),
+        "escalation": ColumnType("number", 0.0, optional=True),
+        "dropout": ColumnType("number", 0.0, optional=True),
+    },
 }
 KEYS = {
     "curves": ("month",),
@@ -115,6 +145,9 @@ KEYS = {
     "c2t": ("group", "condition", "treatment"),
     "treatments": ("treatment",),
     "demand": ("service", "month"),
+    "capacity": ("service", "month"),
+    "waiting": ("service",),
+    "stages": ("stage",),
 }
 
 
@@ -146,6 +179,14 @@ class SurgeTables:
     sources: dict[str, str] = field(default_factory=dict)
     start: pd.Timestamp | None = None
     meta: dict[str, object] = field(default_factory=dict)
+    capacity: pd.DataFrame | None = None
+    waiting: pd.DataFrame | None = None
+    stages: pd.DataFrame | None = None
+
+    @property
+    def has_capacity(self) -> bool:
+        """Whether the model limits some service's starts or caseload."""
+        return self.capacity is not None and len(self.capacity) > 0
 
     def paths(self) -> pd.DataFrame:
         """c2t rows that are paths (their (group, condition) has a g2c row), in model order."""
@@ -224,6 +265,12 @@ def _date(v: object) -> tuple[pd.Timestamp | None, str | None]:
 
 
 def _parse_cell(ct: ColumnType, v: object) -> tuple[object, str | None]:
+    if ct.optional and (
+        v is None or (isinstance(v, str) and not v.strip()) or (isinstance(v, float) and math.isnan(v))
+    ):
+        return None, None
+    if ct.optional and isinstance(v, str) and v.strip().lower() == "default":
+        return None, None
     if ct.kind == "name":
         if v is None or (isinstance(v, float) and math.isnan(v)):
             return None, "is blank"
@@ -516,6 +563,7 @@ def check_tables(
                 allowed="a treatment of the treatments sheet",
                 **_where(de, i),
             )
+    optional = _check_capacity(raw, problems, tset, de)
     no_demand = [t for t in tr["treatment"] if t not in set(de["service"])]
     if no_demand:
         problems.warn(
@@ -544,6 +592,7 @@ def check_tables(
         sources=dict(sources or {}),
         start=start,
         meta=dict(meta or {}),
+        **{k: (None if v is None else clean(v)) for k, v in optional.items()},
     )
 
 
@@ -560,6 +609,94 @@ def _ranges(nums: list[int]) -> list[str]:
     return out
 
 
+def _check_capacity(
+    raw: dict[str, RawTable], problems: Problems, services: set[str], demand: pd.DataFrame
+) -> dict[str, pd.DataFrame | None]:
+    """Parse and check the optional capacity, waiting and stages tables."""
+    out: dict[str, pd.DataFrame | None] = {"capacity": None, "waiting": None, "stages": None}
+    for name in OPTIONAL_SHEETS:
+        if name in raw:
+            df = _table_frame(raw[name], SCHEMA[name], problems)
+            if df is not None:
+                _duplicates(name, df, problems)
+                out[name] = df
+    cap, wait, st = out["capacity"], out["waiting"], out["stages"]
+    if cap is not None:
+        with_demand = set(demand.loc[demand["underlying"] > 0, "service"])
+        for i in range(len(cap)):
+            s = cap["service"].iloc[i]
+            if s not in services:
+                problems.add(
+                    f"service {s!r} is not in the treatments sheet",
+                    part="capacity",
+                    column="service",
+                    allowed="a treatment of the treatments sheet",
+                    **_where(cap, i),
+                )
+            elif cap["starts"].iloc[i] is None and s not in with_demand:
+                problems.add(
+                    f"starts is blank (default) but {s!r} has no underlying demand to derive it from",
+                    part="capacity",
+                    column="starts",
+                    allowed="a number of starts per month",
+                    **_where(cap, i),
+                )
+        for s, rows in cap.groupby("service", sort=False):
+            if 0 not in set(rows["month"]):
+                problems.add(
+                    f"service {s!r} has no row for month 0",
+                    part="capacity",
+                    column="month",
+                    allowed="a month 0 row giving the starting capacity",
+                    row=int(rows["_row"].iloc[0]),
+                )
+    capacitated = set(cap["service"]) if cap is not None else set()
+    if wait is not None:
+        for i in range(len(wait)):
+            s, to = wait["service"].iloc[i], wait["escalates_to"].iloc[i]
+            if s not in services:
+                problems.add(
+                    f"service {s!r} is not in the treatments sheet",
+                    part="waiting",
+                    column="service",
+                    **_where(wait, i),
+                )
+            elif s not in capacitated:
+                problems.warn(
+                    f"service {s!r} has no capacity row, so nobody waits for it; row ignored",
+                    part="waiting",
+                    column="service",
+                    **_where(wait, i),
+                )
+            if to is not None and (to not in services or to == s):
+                problems.add(
+                    f"escalates_to {to!r} is not another service of the treatments sheet",
+                    part="waiting",
+                    column="escalates_to",
+                    **_where(wait, i),
+                )
+            if to is None and (wait["escalation_rate"].iloc[i] or 0) > 0:
+                problems.add(
+                    "escalation_rate is given but escalates_to is blank",
+                    part="waiting",
+                    column="escalates_to",
+                    allowed="the crisis service people escalate to",
+                    **_where(wait, i),
+                )
+    if st is not None:
+        uppers = list(st["upper"])
+        if not uppers or uppers[-1] is not None or any(u is None for u in uppers[:-1]):
+            problems.add(
+                "every stage but the last needs an upper bound, and the last none",
+                part="stages",
+                column="upper",
+                allowed="increasing months, blank for the last stage",
+            )
+        elif any(b <= a for a, b in pairwise(uppers[:-1])):
+            problems.add(f"upper bounds {uppers[:-1]} must increase", part="stages", column="upper")
+    return out
+
+
 def tables_to_raw(t: SurgeTables) -> dict[str, RawTable]:
     """Typed tables back to raw tables (for writing a workbook or YAML file)."""
     out: dict[str, RawTable] = {}
@@ -571,6 +708,11 @@ def tables_to_raw(t: SurgeTables) -> dict[str, RawTable]:
     de = t.demand[list(SCHEMA["demand"])].copy()
     de["month"] = [pd.Timestamp(m).strftime("%Y-%m-%d") for m in de["month"]]
     out["demand"] = _raw("demand", de, t.sources)
+    for name in OPTIONAL_SHEETS:
+        df = getattr(t, name)
+        if df is not None:
+            cols = df[list(SCHEMA[name])].astype(object)
+            out[name] = _raw(name, cols.where(cols.notna(), None), t.sources)
     return out
 
 
@@ -587,6 +729,8 @@ def _raw(name: str, df: pd.DataFrame, sources: dict[str, str]) -> RawTable:
 
 
 def _plain(v: object) -> object:
+    if v is None:
+        return None
     if isinstance(v, np.integer):
         return int(v)
     if isinstance(v, np.floating):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..problems import Problems
-from .tables import SHEETS, RawTable, SurgeTables, tables_to_raw
+from .tables import OPTIONAL_SHEETS, SHEETS, RawTable, SurgeTables, tables_to_raw
 
 __all__ = ["read_workbook", "write_workbook"]
 
@@ -28,7 +28,7 @@ def read_workbook(path: str | Path, problems: Problems) -> dict[str, RawTable]:
     try:
         for name in wb.sheetnames:
             key = name.strip()
-            if key not in SHEETS:
+            if key not in SHEETS and key not in OPTIONAL_SHEETS:
                 continue
             ws = wb[name]
             header: list[object] | None = None
@@ -60,7 +60,7 @@ def write_workbook(tables: SurgeTables, path: str | Path) -> None:
     wb = Workbook()
     wb.remove(wb.active)
     raw = tables_to_raw(tables)
-    for name in SHEETS:
+    for name in (*SHEETS, *(s for s in OPTIONAL_SHEETS if s in raw)):
         ws = wb.create_sheet(name)
         ws.append(raw[name].columns)
         for row in raw[name].rows:

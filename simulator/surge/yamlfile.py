@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..problems import Problems
 from ..yamlio import Located, dump_model_yaml, flow
-from .tables import SCHEMA, SHEETS, RawTable, SurgeTables, tables_to_raw
+from .tables import OPTIONAL_SHEETS, SCHEMA, SHEETS, RawTable, SurgeTables, tables_to_raw
 
 __all__ = ["read_surge_yaml", "surge_yaml_data", "write_surge_yaml"]
 
@@ -48,7 +48,7 @@ def read_surge_yaml(root: Located, problems: Problems) -> tuple[dict[str, RawTab
         return {}, meta
     out: dict[str, RawTable] = {}
     for name, loc in (tables.children or {}).items():
-        if name not in SHEETS:
+        if name not in SHEETS and name not in OPTIONAL_SHEETS:
             problems.warn(f"unknown table {name!r} ignored", part=name, line=loc.line)
             continue
         if not isinstance(loc.value, dict):
@@ -118,7 +118,7 @@ def surge_yaml_data(tables: SurgeTables) -> dict:
             "columns": flow(raw[name].columns),
             "rows": [flow(r) for r in raw[name].rows],
         }
-        for name in SHEETS
+        for name in (*SHEETS, *(s for s in OPTIONAL_SHEETS if s in raw))
     }
     return data
 
