@@ -47,12 +47,23 @@ KEEP_LIMIT = 20_000
 
 @dataclass(frozen=True)
 class OutputDef:
-    """A reduced output: ``variable`` summed to the dimensions ``keep``, reported as ``name``."""
+    """A reduced output: ``variable`` summed to the dimensions ``keep``, reported as ``name``.
+
+    ``variable`` may name several recorded quantities, summed (starts from a waiting
+    list plus starts at once ...); ``ratio`` ``(numerator, denominator)`` makes the
+    output the ratio of two other outputs, member by member (0 where the denominator is 0).
+    """
 
     name: str
-    variable: str
+    variable: str | tuple[str, ...] = ()
     keep: tuple[str, ...] = ()
     unit: str = ""
+    ratio: tuple[str, str] | None = None
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Recorded quantities summed into this output."""
+        return (self.variable,) if isinstance(self.variable, str) else tuple(self.variable)
 
 
 SURGE_OUTPUTS = (
@@ -63,8 +74,32 @@ SURGE_OUTPUTS = (
 )
 
 
+CAPACITY_OUTPUTS = (
+    OutputDef("referrals", "new_referral", ("service",), "referrals per month"),
+    OutputDef(
+        "starts",
+        ("new_treatment", "accepted_now", "start", "background_arrivals_now", "background_start"),
+        ("service",),
+        "starts per month",
+    ),
+    OutputDef("caseload", ("treatment", "background_treatment"), ("service",), "people"),
+    OutputDef("contacts", ("contacts", "background_contacts"), ("service",), "contacts per month"),
+    OutputDef("waiting", "waiting_all", ("service",), "people"),
+    OutputDef("over_18_weeks", "waiting_over_18_weeks", ("service",), "people"),
+    OutputDef("escalations", "escalations_from_waiting", ("service",), "people per month"),
+    OutputDef("dropouts", "dropouts_from_waiting", ("service",), "people per month"),
+    OutputDef("share_over_18_weeks", keep=("service",), unit="share", ratio=("over_18_weeks", "waiting")),
+)
+
+
 def default_outputs(model: Model) -> tuple[OutputDef, ...]:
-    """Per-service outputs for surge models; every stock at full resolution otherwise."""
+    """Per-service outputs for surge models (with waiting lists if capacitated); every stock otherwise."""
+    if model.tables is not None and model.spec.meta.get("capacity"):
+        present = set(model.compiled.recordable)
+        return tuple(
+            o if o.ratio else OutputDef(o.name, tuple(v for v in o.variables if v in present), o.keep, o.unit)
+            for o in CAPACITY_OUTPUTS
+        )
     if model.tables is not None:
         return SURGE_OUTPUTS
     return tuple(OutputDef(s.name, s.name, s.space.dims, s.unit) for s in model.spec.stocks)
@@ -181,15 +216,19 @@ def run_block(
     if members == 1 and m > 1:
         params = {k: np.repeat(v, m, axis=0) if k in values else v for k, v in params.items()}
     params.update(arrays)
-    items, spaces = make_record(cm, {o.variable: list(o.keep) for o in outputs})
+    direct = [o for o in outputs if o.ratio is None]
+    items, spaces = make_record(cm, {v: list(o.keep) for o in direct for v in o.variables})
     times = np.asarray(grid.report_times)
     if out is None:  # this block's own series-major storage (T, n, m)
-        store = {o.name: np.empty((len(times), len(spaces[o.variable]), m)) for o in outputs}
+        sizes = {o.name: len(spaces[o.variables[0]]) for o in direct}
+        sizes.update({o.name: sizes[o.ratio[0]] for o in outputs if o.ratio})
+        store = {o.name: np.empty((len(times), sizes[o.name], m)) for o in outputs}
         out = _member_views(store, 0, m)
     else:
         store = {}
-    fill = {o.variable: out[o.name] for o in outputs}
-    run_arrays(
+    # the first quantity of each output is written straight into its storage; others are added
+    fill = {o.variables[0]: out[o.name] for o in direct}
+    raw = run_arrays(
         cm,
         params,
         m,
@@ -202,6 +241,14 @@ def run_block(
         allow_matrix=not design.groups,
         **extra,
     )
+    for o in direct:
+        for v in o.variables[1:]:
+            out[o.name] += raw[v]
+    for o in outputs:
+        if o.ratio:
+            num, den = out[o.ratio[0]], out[o.ratio[1]]
+            np.divide(num, den, out=out[o.name], where=den != 0)
+            out[o.name][den == 0] = 0.0
     blk = _Block(start, stop, counts=counts)
     if keep:
         blk.monthly = store

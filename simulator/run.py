@@ -171,12 +171,12 @@ def make_record(
         bad = [d for d in keep if d not in space.dims]
         if bad:
             raise RunError(f"cannot keep {bad} for {name}: its dimensions are {list(space.dims)}")
-        if keep == space.dims:
+        # keep the dims in the model's dimension order, with every label of each kept dim
+        full = Space(keep, tuple(_product(cm.spec, keep))) if keep else SCALAR
+        if full == space:
             items.append(RecordItem(name, None, len(space)))
             spaces[name] = space
             continue
-        # keep the dims in the model's dimension order, with every label of each kept dim
-        full = Space(keep, tuple(_product(cm.spec, keep))) if keep else SCALAR
         spaces[name] = full
         factored = cm.factors.get(name)
         if factored is not None and set(factored[1].space.dims) <= set(keep):
@@ -251,8 +251,10 @@ def run_arrays(
         raise RunError(f"method must be one of {METHODS}, not {method!r}")
     chunk = chunk_size or default_chunk_size(cm)
     bounds = [(a, min(members, a + chunk)) for a in range(0, members, chunk)]
-    if out is None:
-        out = {r.name: np.empty((members, len(grid.report_steps), r.n_out)) for r in record if not r.hidden}
+    out = dict(out or {})
+    for r in record:
+        if not r.hidden and r.name not in out:
+            out[r.name] = np.empty((members, len(grid.report_steps), r.n_out))
     # the kernel is chosen for the whole run, so chunking never changes a result
     if allow_matrix is None:
         allow_matrix = not any(v.shape[0] > 1 for v in params.values())

@@ -72,6 +72,7 @@ RECORD = (
     "new_at_risk",
     "new_referral",
     "new_treatment",
+    "accepted_now",
     "accepted",
     "contacts",
     "waiting",
@@ -82,6 +83,7 @@ RECORD = (
     "background_waiting",
     "background_treatment",
     "background_arrivals",
+    "background_arrivals_now",
     "background_start",
     "background_escalation",
     "background_escalation_out",
@@ -94,6 +96,7 @@ RECORD = (
     "dropouts_from_waiting",
     "waiting_over_18_weeks",
     "capacity_now",
+    "arrivals_now",
 )
 
 
@@ -455,6 +458,24 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
             "monthly rate at which anyone waiting drops out",
         ),
     ]
+    auxes += [
+        Aux(
+            "arrivals_now",
+            parse(
+                "sum(at_risk * referral_fraction * treat_pcnt, over=[group, condition]) + background_referrals * treat_pcnt"
+            ),
+            cap_space,
+            "people per month",
+            "accepted referrals arriving this step, surge and background",
+        ),
+        Aux(
+            "start_now_share",
+            parse("min(1, xidz(max(0, capacity_now - starts_from_waiting), arrivals_now, 1))"),
+            cap_space,
+            "share",
+            "share of this step's arrivals that start at once (capacity left after the waiting list)",
+        ),
+    ]
     stocks = [
         base.stock("no_mh_needs"),
         base.stock("at_risk"),
@@ -511,15 +532,25 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
             description="accepted referrals to unlimited services: they start at once",
         ),
         Flow(
+            "accepted_now",
+            "fraction",
+            parse("treat_pcnt * start_now_share"),
+            source="at_risk",
+            target="treatment",
+            of="new_referral",
+            space=Space(paths.dims, tuple(path_cap)),
+            description="accepted referrals to capacitated services that start at once (capacity to spare)",
+        ),
+        Flow(
             "accepted",
             "fraction",
-            Ref("treat_pcnt"),
+            parse("treat_pcnt * (1 - start_now_share)"),
             source="at_risk",
             target="waiting",
             of="new_referral",
             space=Space(paths.dims, tuple(path_cap)),
             tally=(("wait_band", {}, to_band),),
-            description="accepted referrals to capacitated services join the waiting list",
+            description="accepted referrals to capacitated services that join the waiting list",
         ),
         Flow(
             "relapse",
@@ -577,11 +608,19 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
         Flow(
             "background_arrivals",
             "inflow",
-            parse("background_referrals * treat_pcnt"),
+            parse("background_referrals * treat_pcnt * (1 - start_now_share)"),
             target="background_waiting",
             space=cap_space,
             tally=(("wait_band", {}, to_band),),
             description="accepted background referrals joining the waiting list",
+        ),
+        Flow(
+            "background_arrivals_now",
+            "inflow",
+            parse("background_referrals * treat_pcnt * start_now_share"),
+            target="background_treatment",
+            space=cap_space,
+            description="accepted background referrals that start at once",
         ),
         Flow(
             "background_start",
