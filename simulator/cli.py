@@ -138,6 +138,7 @@ def run(model, curve, dt, months, method, quiet, output, fmt) -> None:
     """Run MODEL and write its results (or print the surge table)."""
     from .export import format_from_suffix, write_results
     from .summary import format_summary, surge_summary
+    from .waiting import capacity_summary, format_capacity_summary, has_capacity
 
     if output and fmt is None:
         try:
@@ -146,7 +147,11 @@ def run(model, curve, dt, months, method, quiet, output, fmt) -> None:
             raise CLIError(str(err)) from None
     m, ds = _simulate(model, curve, dt, months, method, quiet)
     if output:
-        extra = {"summary": surge_summary(ds)} if (fmt == "xlsx" and m.tables is not None) else None
+        extra = None
+        if fmt == "xlsx" and m.tables is not None:
+            extra = {"summary": surge_summary(ds)}
+            if has_capacity(ds):
+                extra["capacity"] = capacity_summary(ds)
         write_results(ds, output, fmt, extra_sheets=extra)
         if not quiet:
             click.echo(f"wrote {output} ({fmt})", err=True)
@@ -154,6 +159,19 @@ def run(model, curve, dt, months, method, quiet, output, fmt) -> None:
         click.echo(_header(m, ds))
         if m.tables is not None:
             click.echo(format_summary(surge_summary(ds)))
+        if has_capacity(ds):
+            click.echo("\nWaiting lists (surge and pre-pandemic referrals together):")
+            click.echo(format_capacity_summary(capacity_summary(ds)))
+            _assumed_note(ds, quiet)
+
+
+def _assumed_note(ds, quiet: bool) -> None:
+    """Say which capacities are Upstream's default assumption rather than data."""
+    note = ds.attrs.get("assumed_capacity")
+    if note and not quiet:
+        click.echo("assumed capacity (no data given; pre-pandemic throughput x headroom):", err=True)
+        for line in note.split("; "):
+            click.echo(f"  {line}", err=True)
 
 
 def _header(m, ds) -> str:
@@ -169,9 +187,14 @@ def _header(m, ds) -> str:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also write the table as CSV.")
 @handle_errors
 def summary(model, curve, dt, months, method, quiet, output) -> None:
-    """Print the surge table per service for MODEL."""
+    """Print the surge table per service for MODEL (and its waiting lists, if it has capacity).
+
+    With -o, the surge table is written as CSV; for a capacity model the
+    waiting-list table goes beside it (FILE-capacity.csv).
+    """
     from .export import atomic_path
     from .summary import format_summary, surge_summary
+    from .waiting import capacity_summary, format_capacity_summary, has_capacity
 
     m, ds = _simulate(model, curve, dt, months, method, quiet)
     if m.tables is None:
@@ -184,9 +207,24 @@ def summary(model, curve, dt, months, method, quiet, output) -> None:
         "with underlying referrals in the first 12 months.",
         err=True,
     ) if not quiet else None
+    cap = capacity_summary(ds) if has_capacity(ds) else None
+    if cap is not None:
+        click.echo("\nWaiting lists (surge and pre-pandemic referrals together):")
+        click.echo(format_capacity_summary(cap))
+        if not quiet:
+            click.echo(
+                "Capacity and mean wait are per month; joined list, escalations and drop-outs are totals "
+                "over the horizon; mean wait is waiting / exits (Little's law).",
+                err=True,
+            )
+        _assumed_note(ds, quiet)
     if output:
         with atomic_path(output) as tmp:
             table.to_csv(tmp, index=False)
+        if cap is not None:
+            out = Path(output)
+            with atomic_path(out.with_name(f"{out.stem}-capacity{out.suffix or '.csv'}")) as tmp:
+                cap.to_csv(tmp, index=False)
 
 
 @main.command()
@@ -199,18 +237,34 @@ def summary(model, curve, dt, months, method, quiet, output) -> None:
     help="Image file (.png, .svg, .pdf).",
 )
 @click.option("--service", "services", multiple=True, help="Service to draw (repeat); default the top ones.")
-@click.option("--top", type=int, default=12, show_default=True, help="Number of services by surge referrals.")
+@click.option("--top", type=int, default=12, show_default=True, help="Number of services to draw.")
+@click.option(
+    "--view",
+    type=click.Choice(["services", "waiting"]),
+    default="services",
+    show_default=True,
+    help="services: referrals and caseload; waiting: waiting lists against capacity (capacity models).",
+)
 @handle_errors
-def plot(model, curve, dt, months, method, quiet, output, services, top) -> None:
-    """Draw monthly referrals and caseload per service, with underlying demand beneath."""
-    from .plotting import plot_services, save_figure
+def plot(model, curve, dt, months, method, quiet, output, services, top, view) -> None:
+    """Draw monthly referrals and caseload per service, or waiting lists against capacity."""
+    from .plotting import plot_services, plot_waiting, save_figure
+    from .waiting import has_capacity
 
     if Path(output).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise CLIError(f"plot writes .png, .svg or .pdf, not {Path(output).suffix or 'no suffix'!r}")
     m, ds = _simulate(model, curve, dt, months, method, quiet)
     if m.tables is None:
         raise CLIError(f"{m.name} is not a surge model; plot needs services and referrals")
-    fig = plot_services(ds, services=list(services) or None, top=top)
+    if view == "waiting":
+        if not has_capacity(ds):
+            raise CLIError(f"{m.name} has no capacity table, so no waiting lists to draw")
+        try:
+            fig = plot_waiting(ds, services=list(services) or None, top=top)
+        except KeyError as err:
+            raise CLIError(str(err.args[0])) from None
+    else:
+        fig = plot_services(ds, services=list(services) or None, top=top)
     save_figure(fig, output)
     if not quiet:
         click.echo(f"wrote {output}", err=True)
@@ -302,10 +356,10 @@ def _write_summary(result, output: str) -> None:
 )
 @click.option(
     "--fan",
-    type=click.Choice(["referrals", "starts", "caseload", "contacts"]),
     default="referrals",
     show_default=True,
-    help="Output drawn in the fan charts.",
+    help="Output drawn in the fan charts: referrals, starts, caseload, contacts; capacity models also "
+    "waiting, mean_wait, share_over_18_weeks, escalations, dropouts, unmet_need, utilisation.",
 )
 @handle_errors
 def sweep(scenario, members, seed, sampler, dask_address, quiet, output, plot_file, services, fan) -> None:
@@ -332,11 +386,17 @@ def sweep(scenario, members, seed, sampler, dask_address, quiet, output, plot_fi
             click.echo(
                 f"note: {v:,} sampled values {k.split()[0]} ({k.split()[1]}) to its allowed range", err=True
             )
+    _assumed_note(result.summary, quiet)
     if output:
         _write_summary(result, output)
     if plot_file:
         from .plotting import plot_fan, save_figure
 
+        if fan not in result.summary or "time" not in result.summary[fan].dims:
+            monthly = [
+                k for k, v in result.summary.data_vars.items() if "stat" in v.dims and "time" in v.dims
+            ]
+            raise CLIError(f"--fan {fan!r} is not an output of this run; outputs: {', '.join(monthly)}")
         save_figure(plot_fan(result, shown, output=fan, title=f"{sc.name}: {fan}"), plot_file)
     if not quiet and (output or plot_file):
         click.echo("wrote " + ", ".join(f for f in (output, plot_file) if f), err=True)

@@ -20,6 +20,7 @@ bounded (a block at a time).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -51,7 +52,8 @@ class OutputDef:
 
     ``variable`` may name several recorded quantities, summed (starts from a waiting
     list plus starts at once ...); ``ratio`` ``(numerator, denominator)`` makes the
-    output the ratio of two other outputs, member by member (0 where the denominator is 0).
+    output the ratio of two other outputs, member by member (0 where the denominator
+    is at most ``floor``: a waiting list empty up to rounding has no wait).
     """
 
     name: str
@@ -59,6 +61,7 @@ class OutputDef:
     keep: tuple[str, ...] = ()
     unit: str = ""
     ratio: tuple[str, str] | None = None
+    floor: float = 0.0
 
     @property
     def variables(self) -> tuple[str, ...]:
@@ -88,7 +91,21 @@ CAPACITY_OUTPUTS = (
     OutputDef("over_18_weeks", "waiting_over_18_weeks", ("service",), "people"),
     OutputDef("escalations", "escalations_from_waiting", ("service",), "people per month"),
     OutputDef("dropouts", "dropouts_from_waiting", ("service",), "people per month"),
-    OutputDef("share_over_18_weeks", keep=("service",), unit="share", ratio=("over_18_weeks", "waiting")),
+    OutputDef("unmet_need", ("accepted", "background_arrivals"), ("service",), "people per month"),
+    OutputDef("capacity", "capacity_now", ("service",), "starts per month"),
+    OutputDef(
+        "waiting_list_exits",
+        ("starts_from_waiting", "escalations_from_waiting", "dropouts_from_waiting"),
+        ("service",),
+        "people per month",
+    ),
+    OutputDef(
+        "share_over_18_weeks", keep=("service",), unit="share", ratio=("over_18_weeks", "waiting"), floor=1e-6
+    ),
+    OutputDef(
+        "mean_wait", keep=("service",), unit="months", ratio=("waiting", "waiting_list_exits"), floor=1e-6
+    ),
+    OutputDef("utilisation", keep=("service",), unit="share", ratio=("starts", "capacity")),
 )
 
 
@@ -247,8 +264,8 @@ def run_block(
     for o in outputs:
         if o.ratio:
             num, den = out[o.ratio[0]], out[o.ratio[1]]
-            np.divide(num, den, out=out[o.name], where=den != 0)
-            out[o.name][den == 0] = 0.0
+            np.divide(num, den, out=out[o.name], where=den > o.floor)
+            out[o.name][den <= o.floor] = 0.0
     blk = _Block(start, stop, counts=counts)
     if keep:
         blk.monthly = store
@@ -309,6 +326,10 @@ class EnsembleResult:
                 ("peak caseload", "caseload_peak"),
                 ("peak month", "caseload_peak_month"),
                 ("peak contacts", "contacts_peak"),
+                ("peak waiting", "waiting_peak"),
+                ("peak waiting month", "waiting_peak_month"),
+                ("peak mean wait", "mean_wait_peak"),
+                ("escalations", "escalations_total"),
             ):
                 if var not in s:
                     continue
@@ -330,10 +351,22 @@ class EnsembleResult:
         qs = self.quantile_names()
         lo, hi = qs[0], qs[-1]
         out = pd.DataFrame({"Service": df["service"]})
-        for col in ("referrals", "starts", "peak caseload", "peak month", "peak contacts"):
+        for col in (
+            "referrals",
+            "starts",
+            "peak caseload",
+            "peak month",
+            "peak contacts",
+            "peak waiting",
+            "peak waiting month",
+            "peak mean wait",
+            "escalations",
+        ):
             if f"{col} median" not in df:
                 continue
-            fmt = "{:,.0f}" if col != "peak month" else "{:.0f}"
+            fmt = {"peak month": "{:.0f}", "peak waiting month": "{:.0f}", "peak mean wait": "{:.1f}"}.get(
+                col, "{:,.0f}"
+            )
             out[f"{col.capitalize()} (median [{lo}-{hi}])"] = [
                 f"{fmt.format(m)} [{fmt.format(a)}-{fmt.format(b)}]"
                 for m, a, b in zip(df[f"{col} median"], df[f"{col} {lo}"], df[f"{col} {hi}"])
@@ -504,7 +537,9 @@ def run_ensemble(
         members = draws.shape[0]
     keep = members <= KEEP_LIMIT if keep_members is None else keep_members
     smp = None if draws is not None else Sampler(sampler, seed, tuple(design.columns), members)
-    grid, _ = time_grid(months, dt)
+    grid, msgs = time_grid(months, dt, max_dt=model.spec.meta.get("max_dt"))
+    for msg in msgs:
+        warnings.warn(msg, stacklevel=2)
     times = np.asarray(grid.report_times)
     _ = model.compiled
     bounds = [(a, min(members, a + block_size)) for a in range(0, members, block_size)]
@@ -606,6 +641,8 @@ def run_ensemble(
         "quantiles": "exact" if keep else "sketch (0.5% relative accuracy)",
         **{k: v for k, v in counts.items() if v},
     }
+    if model.spec.meta.get("assumed_capacity"):
+        attrs["assumed_capacity"] = "; ".join(model.spec.meta["assumed_capacity"])
     summary.attrs = dict(attrs)
     return EnsembleResult(summary, member_ds, keep, attrs)
 

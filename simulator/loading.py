@@ -3,10 +3,12 @@
 Supported inputs:
 
 * ``.xlsx``: a surge model workbook (six sheets);
-* ``.yaml`` / ``.yml``: ``kind: surge`` (the six tables) or ``kind: network``
-  (a stock-and-flow model written directly);
+* ``.yaml`` / ``.yml``: ``kind: surge`` (the six tables, optionally capacity,
+  waiting and stages; ``extends:`` another surge file to add or replace tables)
+  or ``kind: network`` (a stock-and-flow model written directly);
 * a built-in name: ``england``, ``mersey-care``, ``cwp`` (the Strategy Unit's
-  public workbooks, as YAML files in ``models/``).
+  public workbooks, as YAML files in ``models/``) and ``england-capacity``
+  (England with service capacity, waiting lists and escalation).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import yaml
 from .model import Model
 from .problems import InputError, Problems
 from .surge.build import build_surge_spec
-from .surge.tables import check_tables
+from .surge.tables import RawTable, check_tables
 from .surge.workbook import read_workbook
 from .surge.yamlfile import read_surge_yaml
 from .yamlio import load_with_lines
@@ -30,6 +32,7 @@ BUILTIN_MODELS = {
     "england": "england.yaml",
     "mersey-care": "mersey-care.yaml",
     "cwp": "cwp.yaml",
+    "england-capacity": "england-capacity.yaml",
 }
 DEFAULT_MODEL = "england"
 
@@ -96,7 +99,7 @@ def check_model(path: str | Path | None = None) -> tuple[Model | None, Problems]
             return None, problems
         kind = root.value.get("kind")
         if kind == "surge":
-            raw, meta = read_surge_yaml(root, problems)
+            raw, meta = _surge_yaml_tables(p, root, problems, (p.resolve(),))
             if problems.errors:
                 return None, problems
             import pandas as pd
@@ -131,6 +134,60 @@ def check_model(path: str | Path | None = None) -> tuple[Model | None, Problems]
         return None, problems
     problems.add(f"unknown model file type {suffix!r}", allowed=".xlsx or .yaml")
     return None, problems
+
+
+def _surge_yaml_tables(
+    p: Path, root, problems: Problems, seen: tuple[Path, ...]
+) -> tuple[dict[str, RawTable], dict[str, object]]:
+    """Raw tables of a surge YAML file, with those of the file it ``extends`` underneath.
+
+    ``extends: england.yaml`` (a path relative to this file, or a built-in
+    model name) takes every table of that model; this file's tables add to
+    them or replace them whole.  A footprint's capacity file can so add a
+    ``capacity`` table without copying the workbook tables.
+    """
+    raw, meta = read_surge_yaml(root, problems)
+    ext = root.get("extends")
+    if ext is None:
+        return raw, meta
+    base = p.parent / str(ext.value)
+    if not base.exists() and str(ext.value).lower() in BUILTIN_MODELS:
+        base = builtin_path(str(ext.value))
+    if not base.exists():
+        problems.add(
+            f"extends {ext.value!r}: file not found",
+            line=ext.line,
+            allowed="a surge model file next to this one, or " + ", ".join(BUILTIN_MODELS),
+        )
+        return raw, meta
+    if base.resolve() in seen:
+        problems.add(f"extends {ext.value!r}: the files extend each other in a loop", line=ext.line)
+        return raw, meta
+    sub = Problems(file=base.name, part_kind="table")
+    base_raw: dict[str, RawTable] = {}
+    base_meta: dict[str, object] = {}
+    if base.suffix.lower() in (".xlsx", ".xlsm"):
+        sub.part_kind = "sheet"
+        base_raw = read_workbook(base, sub)
+        for name, table in base_raw.items():
+            table.source = table.source or f"{base.name}, sheet {name}"
+    else:
+        try:
+            base_root = load_with_lines(base.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as err:
+            sub.add(f"not a readable YAML file ({err.__class__.__name__})")
+            base_root = None
+        if base_root is not None:
+            if not isinstance(base_root.value, dict) or base_root.value.get("kind") != "surge":
+                sub.add("extends needs a surge model", allowed="kind: surge")
+            else:
+                base_raw, base_meta = _surge_yaml_tables(base, base_root, sub, (*seen, base.resolve()))
+    problems.items.extend(sub.items)
+    own_name = meta.get("name")
+    merged_meta = {**base_meta, **meta}
+    if own_name is None and "name" in base_meta:
+        merged_meta["name"] = base_meta["name"]
+    return {**base_raw, **raw}, merged_meta
 
 
 def _surge_model(tables, p: Path, problems: Problems) -> tuple[Model | None, Problems]:

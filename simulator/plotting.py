@@ -16,6 +16,7 @@ __all__ = [
     "plot_heatmap",
     "plot_ranking",
     "plot_services",
+    "plot_waiting",
     "save_figure",
 ]
 
@@ -112,6 +113,72 @@ def plot_services(
     return fig
 
 
+def plot_waiting(
+    ds: xr.Dataset,
+    services: Sequence[str] | None = None,
+    top: int | None = 9,
+    member: int = 0,
+    title: str | None = None,
+):
+    """Waiting list against capacity per service, for a run of a capacity model.
+
+    One panel per service: the waiting list split by time waited (under and
+    over 18 weeks) as stacked areas; on the right-hand axis, starts per month
+    against the capacity (dashed) and escalations to crisis services.  By
+    default the ``top`` services by peak waiting list.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from .waiting import service_load
+
+    load = service_load(ds).isel(member=member)
+    if services is None:
+        order = load["waiting"].max("time").to_series().sort_values(ascending=False).index.tolist()
+        services = order[:top] if top else order
+    missing = [s for s in services if s not in load["service"].to_numpy()]
+    if missing:
+        raise KeyError(f"services without a waiting list: {missing}")
+    fig, axes = _grid(len(services))
+    x = pd.to_datetime(load["date"].to_numpy()) if "date" in load.coords else load["time"].to_numpy()
+    for ax, svc in zip(axes, services):
+        one = load.sel(service=svc)
+        over = one["over_18_weeks"].to_numpy()
+        under = one["waiting"].to_numpy() - over
+        ax.stackplot(
+            x,
+            under,
+            over,
+            colors=["#9fc3e6", "#c0504d"],
+            labels=["waiting up to 18 weeks", "waiting over 18 weeks"],
+            lw=0,
+        )
+        ax.set_title(svc, fontsize=9)
+        ax.set_ylabel("people waiting", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_ylim(bottom=0)
+        ax2 = ax.twinx()
+        ax2.plot(x, one["starts"].to_numpy(), color="#1f3b63", lw=1.5, label="starts / month")
+        ax2.plot(x, one["capacity"].to_numpy(), color="#1f3b63", lw=1.2, ls="--", label="capacity / month")
+        ax2.plot(x, one["escalations_out"].to_numpy(), color="#e07b39", lw=1.2, label="escalations / month")
+        ax2.set_ylim(bottom=0)
+        ax2.tick_params(labelsize=7)
+    handles, labels = axes[0].get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    fig.legend(handles + h2, labels + l2, loc="lower center", ncol=5, fontsize=8, frameon=False)
+    note = ds.attrs.get("assumed_capacity")
+    fig.suptitle(
+        title
+        or f"{ds.attrs.get('model', '')}: waiting lists against capacity"
+        + ("  (some capacity assumed: pre-pandemic throughput x headroom)" if note else ""),
+        fontsize=11,
+    )
+    fig.autofmt_xdate()
+    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    return fig
+
+
 def save_figure(fig, path) -> None:
     """Save a figure atomically (PNG, SVG or PDF by the file's suffix)."""
     from pathlib import Path
@@ -165,8 +232,9 @@ def plot_fan(
             )
             base = under + supp
         d = da.sel(service=svc)
+        what = "surge " if base_on else ""
         ax.fill_between(
-            x, base, base + d.sel(stat="p50").to_numpy(), color="#f6d3bd", lw=0, label="surge (median)"
+            x, base, base + d.sel(stat="p50").to_numpy(), color="#f6d3bd", lw=0, label=f"{what}(median)"
         )
         pairs = [(qs[i], qs[-1 - i]) for i in range(len(qs) // 2)]
         for k, (lo, hi) in enumerate(pairs):
@@ -177,11 +245,12 @@ def plot_fan(
                 color="#e07b39",
                 alpha=0.25 + 0.25 * k,
                 lw=0,
-                label=f"surge {lo}-{hi}",
+                label=f"{what}{lo}-{hi}",
             )
-        ax.plot(x, base + d.sel(stat="p50").to_numpy(), color="#8a3b0f", lw=1.5, label="surge median")
+        ax.plot(x, base + d.sel(stat="p50").to_numpy(), color="#8a3b0f", lw=1.5, label=f"{what}median")
         ax.set_title(svc, fontsize=9)
-        ax.set_ylabel(f"{output} / month" if output != "caseload" else "people", fontsize=8)
+        unit = da.attrs.get("unit") or (f"{output} / month" if output != "caseload" else "people")
+        ax.set_ylabel(unit, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.set_ylim(bottom=0)
     handles, labels = axes[0].get_legend_handles_labels()

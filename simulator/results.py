@@ -137,6 +137,12 @@ def to_dataset(
     }
     if model is not None and getattr(model, "tables", None) is not None:
         ds.attrs["curve"] = model.curve_note
+    if spec.meta.get("capacity"):
+        import json
+
+        ds.attrs["escalates_to"] = json.dumps(dict(spec.meta.get("escalates_to", {})))
+        ds.attrs["assumed_capacity"] = "; ".join(spec.meta.get("assumed_capacity", ()))
+        ds.attrs["assumed_services"] = json.dumps(list(spec.meta.get("assumed_services", ())))
     return ds
 
 

@@ -58,12 +58,16 @@ class TimeGrid:
     report_times: tuple[float, ...]
 
 
-def time_grid(months: int, dt: float, t0: float = 0.0) -> tuple[TimeGrid, list[str]]:
+def time_grid(
+    months: int, dt: float, t0: float = 0.0, max_dt: float | None = None
+) -> tuple[TimeGrid, list[str]]:
     """The grid from ``t0`` to ``t0 + months - 1`` in steps of ``dt``, and any warnings.
 
     The horizon follows the surge model: ``months`` reporting months
     ``0 .. months - 1``.  If ``dt`` does not divide a month, only the whole
-    months that fall on the grid are reported (a warning says which).
+    months that fall on the grid are reported (a warning says which).  A model
+    may declare the largest step it is built for (``max_dt``: a capacity
+    model's narrowest wait band); a larger ``dt`` is warned about.
     """
     if not (isinstance(dt, int | float) and math.isfinite(dt) and dt > 0):
         raise RunError(f"dt must be a positive number of months, not {dt!r}")
@@ -83,6 +87,11 @@ def time_grid(months: int, dt: float, t0: float = 0.0) -> tuple[TimeGrid, list[s
         msgs.append(
             f"dt={dt:g} does not divide a month: only months {', '.join(f'{t:g}' for t in times[:8])}"
             f"{' ...' if len(times) > 8 else ''} fall on the step grid and are reported"
+        )
+    if max_dt is not None and dt > max_dt + 1e-12:
+        msgs.append(
+            f"dt={dt:g} is longer than the model's narrowest wait band ({max_dt:g} months): "
+            "wait bands may be overdrawn; use dt <= the narrowest band"
         )
     return TimeGrid(t0, float(dt), n_steps, tuple(steps), tuple(times)), msgs
 
@@ -368,7 +377,7 @@ def simulate(
         cm, mobj = model, None
     spec = cm.spec
     horizon = int(months if months is not None else spec.horizon)
-    grid, msgs = time_grid(horizon, dt)
+    grid, msgs = time_grid(horizon, dt, max_dt=spec.meta.get("max_dt"))
     for msg in msgs:
         warnings.warn(msg, stacklevel=2)
     arrays, members = prepare_params(cm, params)

@@ -3,7 +3,8 @@
 For each service, over the reporting months of a run:
 
 * **referrals**: total surge referrals (sum of monthly ``new_referral``);
-* **starts**: total surge referrals starting treatment (``new_treatment``);
+* **starts**: total surge referrals starting treatment (``new_treatment``; in a
+  capacity model also those starting from the waiting list);
 * **peak caseload** and the month it peaks (people in the service from the surge);
 * **peak contacts**: the highest monthly contacts the surge caseload needs;
 * **surge % of underlying**: total surge referrals as a percentage of the
@@ -52,7 +53,9 @@ def surge_summary(ds: xr.Dataset, member: int | None = 0) -> pd.DataFrame:
     """
     one = ds.mean("member") if member is None else ds.isel(member=member)
     ref = _by_service(one["new_referral"])
-    starts = _by_service(one["new_treatment"])
+    # capacity models split starts: at once to unlimited services, at once to capacitated
+    # ones with capacity to spare, and from the waiting list
+    starts = sum(_by_service(one[v]) for v in ("new_treatment", "accepted_now", "start") if v in one)
     case = _by_service(one["treatment"])
     peak_idx = case.argmax("time").to_numpy()
     times = one["time"].to_numpy()

@@ -23,9 +23,13 @@ Stocks (people):
 
 Each month, for a capacitated service ``s`` and wait band ``k``:
 
-* people who can start this step: ``A[s,k] = wait_band[s,k] * max(0, 1/dt - o[s,k])``,
-  where ``o`` is the band's other exits (ageing, escalation, drop-out), so no
-  stock is overdrawn;
+* within a step, people first escalate or drop out (rates ``o[s,k]``), then
+  start (longest waiters first), and those left age into the next band at
+  ``dt / width`` of them per step; so people who can start this step are
+  ``A[s,k] = wait_band[s,k] * max(0, 1/dt - o[s,k])`` and the ageing flow is
+  ``(wait_band * (1/dt - o) - starts) * dt / width``.  No band is overdrawn
+  while ``dt`` is at most the narrowest band (1 month by default), and a
+  1-month band with ``dt = 1`` is an exact one-month delay;
 * capacity: ``C[s] = min(capacity(t) * capacity_scale + extra_capacity,
   max(0, ceiling - caseload) / dt)``;
 * starts, longest waiters first: ``S[s,k] = min(R[s,k], C) - min(R[s,k] - A[s,k], C)``
@@ -128,7 +132,8 @@ def default_capacity(t: SurgeTables, service: str, headroom: float | None) -> fl
     """Pre-pandemic throughput x headroom: mean underlying referrals (first 12 months) x treat_pcnt."""
     d = t.demand[t.demand["service"] == service].sort_values("month").head(12)
     treat = float(t.treatments.set_index("treatment").loc[service, "treat_pcnt"])
-    return float(d["underlying"].mean()) * treat * (DEFAULT_HEADROOM if headroom is None else float(headroom))
+    head = DEFAULT_HEADROOM if headroom is None or pd.isna(headroom) else float(headroom)
+    return float(d["underlying"].mean()) * treat * head
 
 
 def _capacity_series(t: SurgeTables, services: list[str], months: int):
@@ -172,16 +177,21 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
     wait = t.waiting if t.waiting is not None else pd.DataFrame(columns=["service", "escalates_to"])
     wait = wait[wait["service"].isin(capped)].set_index("service") if len(wait) else wait
     esc_to = {
-        s: wait.loc[s, "escalates_to"] for s in capped if s in wait.index and wait.loc[s, "escalates_to"]
+        s: str(wait.loc[s, "escalates_to"])
+        for s in capped
+        if s in wait.index and not pd.isna(wait.loc[s, "escalates_to"])
     }
 
     paths = base.stock("treatment").space
     pair_list = list(dict.fromkeys((g, s) for g, _, s in paths.coords))
     have = set(pair_list)
-    for g, s in list(pair_list):  # escalation targets need caseload (and waiting) rows
+    todo = list(pair_list)
+    while todo:  # escalation targets (and theirs, down the chain) need caseload and waiting rows
+        g, s = todo.pop()
         if s in esc_to and (g, esc_to[s]) not in have:
             have.add((g, esc_to[s]))
             pair_list.append((g, esc_to[s]))
+            todo.append((g, esc_to[s]))
     g_order = {g: i for i, g in enumerate(groups)}
     s_order = {s: i for i, s in enumerate(services)}
     pair_list.sort(key=lambda p: (g_order[p[0]], s_order[p[1]]))
@@ -357,10 +367,10 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
         ),
         Aux(
             "other_exit_rate",
-            parse("aging_rate + escalation_rate * escalation_multiplier + dropout_rate * dropout_multiplier"),
+            parse("escalation_rate * escalation_multiplier + dropout_rate * dropout_multiplier"),
             cap_stage,
             "per month",
-            "exits from a wait band other than starting",
+            "escalation and drop-out rate of a wait band",
         ),
         Aux(
             "can_start",
@@ -668,7 +678,7 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
         Flow(
             "band_aging",
             "outflow",
-            Ref("aging_rate"),
+            parse("aging_rate * dt * max(0, 1 / dt - other_exit_rate - band_start_rate)"),
             source="wait_band",
             target="wait_band",
             space=aging_b,
@@ -725,7 +735,9 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
             "capacitated": tuple(capped),
             "escalates_to": dict(esc_to),
             "assumed_capacity": tuple(assumed),
+            "assumed_services": tuple(dict.fromkeys(a.split(" from month ")[0] for a in assumed)),
             "shadow_stocks": ("wait_band",),
+            "max_dt": min([w for w in widths if w > 0], default=None),
             "record": tuple(n for n in RECORD if n in recordable),
             "element_names": {"group,condition,service": "path"},
             "constraints": ({"param": "g2c_pcnt", "sum_over": ("condition",), "max": 1.0},),

@@ -633,7 +633,7 @@ def _check_capacity(
                     allowed="a treatment of the treatments sheet",
                     **_where(cap, i),
                 )
-            elif cap["starts"].iloc[i] is None and s not in with_demand:
+            elif pd.isna(cap["starts"].iloc[i]) and s not in with_demand:
                 problems.add(
                     f"starts is blank (default) but {s!r} has no underlying demand to derive it from",
                     part="capacity",
@@ -654,6 +654,7 @@ def _check_capacity(
     if wait is not None:
         for i in range(len(wait)):
             s, to = wait["service"].iloc[i], wait["escalates_to"].iloc[i]
+            to = None if pd.isna(to) else to
             if s not in services:
                 problems.add(
                     f"service {s!r} is not in the treatments sheet",
@@ -675,7 +676,8 @@ def _check_capacity(
                     column="escalates_to",
                     **_where(wait, i),
                 )
-            if to is None and (wait["escalation_rate"].iloc[i] or 0) > 0:
+            rate = wait["escalation_rate"].iloc[i]
+            if to is None and not pd.isna(rate) and rate > 0:
                 problems.add(
                     "escalation_rate is given but escalates_to is blank",
                     part="waiting",
@@ -684,7 +686,7 @@ def _check_capacity(
                     **_where(wait, i),
                 )
     if st is not None:
-        uppers = list(st["upper"])
+        uppers = [None if pd.isna(u) else float(u) for u in st["upper"]]
         if not uppers or uppers[-1] is not None or any(u is None for u in uppers[:-1]):
             problems.add(
                 "every stage but the last needs an upper bound, and the last none",
