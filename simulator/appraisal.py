@@ -12,6 +12,9 @@ baseline member by member:
 * contacts saved;
 * crisis-service referrals averted;
 * cost, and cost per referral averted;
+* for capacity models, person-months on waiting lists averted and
+  escalations from waiting lists to crisis services averted, so extra
+  capacity (downstream) and prevention (upstream) compare on one footing;
 * for inequalities: people-months at risk per 1,000 population by group, and
   the gap and ratio between the highest and lowest group.
 
@@ -49,6 +52,21 @@ __all__ = [
 #: words in a service's name that mark it as a crisis service (override with ``crisis_services``)
 CRISIS_WORDS = ("crisis", "emergency", "999", "a&e", "liaison", "home treatment", "triage")
 BASELINE = "baseline"
+
+
+#: flows that are treatment starts (a capacity model starts people at once or from its waiting lists)
+START_FLOWS = ("new_treatment", "accepted_now", "start", "background_arrivals_now", "background_start")
+
+
+def start_flows(cm) -> tuple[str, ...]:
+    """The model's flows that start people in treatment (``new_treatment`` in a surge model)."""
+    return tuple(f for f in START_FLOWS if f in cm.flow_spaces)
+
+
+def _reached(raw: Mapping[str, np.ndarray], iv: Intervention) -> np.ndarray:
+    """Monthly people in an intervention's reach ``(m, T)``, summed over its recorded flows."""
+    key = f"reach {iv.name}|"
+    return sum(v[:, :, 0] for n, v in raw.items() if n.startswith(key))
 
 
 def crisis_services(services: Sequence[str]) -> list[str]:
@@ -233,17 +251,18 @@ class InterventionEngine:
         for iv in package.interventions:
             if iv.reach == "population" or iv.per_person == 0:
                 continue
-            flow = "new_referral" if iv.reach == "referrals" else "new_treatment"
-            space = cm.flow_spaces[flow]
-            mask = np.ones(len(space), dtype=bool)
-            for dim, labels in iv.scope.items():
-                if dim in space.dims:
-                    mask &= np.isin(np.asarray(space.labels(dim), dtype=object), list(labels))
-            if iv.lever == "diversion":
-                svc = np.asarray(space.labels("service"), dtype=object)
-                mask &= np.isin(svc, list(iv.divert_from))
-            matrix = aggregation_matrix(np.zeros(len(space), np.intp), 1, mask.astype(float))
-            items.append(RecordItem(f"reach {iv.name}", matrix, 1, source=flow))
+            flows = ("new_referral",) if iv.reach == "referrals" else start_flows(cm)
+            for flow in flows:
+                space = cm.flow_spaces[flow]
+                mask = np.ones(len(space), dtype=bool)
+                for dim, labels in iv.scope.items():
+                    if dim in space.dims:
+                        mask &= np.isin(np.asarray(space.labels(dim), dtype=object), list(labels))
+                if iv.lever == "diversion":
+                    svc = np.asarray(space.labels("service"), dtype=object)
+                    mask &= np.isin(svc, list(iv.divert_from))
+                matrix = aggregation_matrix(np.zeros(len(space), np.intp), 1, mask.astype(float))
+                items.append(RecordItem(f"reach {iv.name}|{flow}", matrix, 1, source=flow))
         return items
 
     def population_reach(
@@ -307,7 +326,9 @@ class Appraisal:
     members
         ``(package, member, ...)`` dataset: ``referrals`` / ``starts`` / ``contacts``
         totals per service, ``referrals_monthly`` (all services, per month),
-        ``at_risk_months`` per group, ``crisis_referrals``, ``cost``.
+        ``at_risk_months`` per group, ``crisis_referrals``, ``cost``; for capacity
+        models also ``waiting_months`` (person-months on waiting lists) and
+        ``escalations`` (people escalating from waiting lists) per service.
     """
 
     members: xr.Dataset
@@ -322,6 +343,18 @@ class Appraisal:
         "contacts": "contacts saved",
         "crisis": "crisis referrals averted",
     }
+    #: outcomes of capacity models (waiting lists)
+    CAPACITY_OUTCOMES: ClassVar[dict[str, str]] = {
+        "waiting": "person-months waiting averted",
+        "escalations": "escalations to crisis averted",
+    }
+
+    @property
+    def outcomes(self) -> dict[str, str]:
+        """Outcome keys and labels of this appraisal (waiting lists only for capacity models)."""
+        if "waiting_months" in self.members:
+            return {**self.OUTCOMES, **self.CAPACITY_OUTCOMES}
+        return dict(self.OUTCOMES)
 
     def averted(self, outcome: str = "referrals") -> xr.DataArray:
         """Baseline minus package, per member (positive = better), for an outcome."""
@@ -332,7 +365,11 @@ class Appraisal:
             "contacts": m["contacts"].sum("service"),
             "at_risk": m["at_risk_months"].sum("group"),
             "crisis": m["crisis_referrals"],
+            "waiting": m["waiting_months"].sum("service") if "waiting_months" in m else None,
+            "escalations": m["escalations"].sum("service") if "escalations" in m else None,
         }[outcome]
+        if total is None:
+            raise KeyError(f"outcome {outcome!r} needs a capacity model")
         return total.sel(package=BASELINE) - total
 
     def table(self, quantiles: Sequence[float] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
@@ -342,7 +379,7 @@ class Appraisal:
             if p == BASELINE:
                 continue
             row: dict[str, object] = {"package": p}
-            for key, label in self.OUTCOMES.items():
+            for key, label in self.outcomes.items():
                 q = np.quantile(self.averted(key).sel(package=p).to_numpy(), quantiles)
                 row[f"{label} median"], row[f"{label} low"], row[f"{label} high"] = q[1], q[0], q[2]
             cost = self.members["cost"].sel(package=p).to_numpy()
@@ -363,7 +400,7 @@ class Appraisal:
         """The outcome table as text: ``median [low to high]``."""
         t = self.table()
         out = pd.DataFrame({"Package": t["package"]})
-        for label in [*self.OUTCOMES.values(), "cost", "cost per referral averted"]:
+        for label in [*self.outcomes.values(), "cost", "cost per referral averted"]:
             fmt = "£{:,.0f}" if label.startswith("cost") else "{:,.0f}"
             out[label] = [
                 f"{fmt.format(m)} [{fmt.format(a)} to {fmt.format(b)}]"
@@ -441,15 +478,23 @@ def appraise(
     ivs = Sampler(sampler, seed, tuple(engine.columns()), members)
     u_iv = ivs.draws(0, members)
     amp, cov = engine.amplitudes(u_iv)
-    base_items, _ = make_record(
-        cm,
-        {
-            "new_referral": ["service"],
-            "new_treatment": ["service"],
-            "contacts": ["service"],
-            "at_risk": ["group"],
-        },
-    )
+    capacity = bool(model.spec.meta.get("capacity"))
+    starts = start_flows(cm)
+    wanted = {
+        "new_referral": ["service"],
+        **{f: ["service"] for f in starts},
+        "contacts": ["service"],
+        "at_risk": ["group"],
+    }
+    if capacity:  # the whole load competes for capacity: waiting lists, escalation, background contacts
+        wanted.update(
+            {
+                "background_contacts": ["service"],
+                "waiting_all": ["service"],
+                "escalations_from_waiting": ["service"],
+            }
+        )
+    base_items, _ = make_record(cm, wanted)
     n_t = len(grid.report_times)
     store = {
         "referrals": np.zeros((len(runs), members, len(services))),
@@ -460,6 +505,9 @@ def appraise(
         "cost": np.zeros((len(runs), members)),
         "population": np.zeros((members, len(groups))),
     }
+    if capacity:
+        store["waiting_months"] = np.zeros((len(runs), members, len(services)))
+        store["escalations"] = np.zeros((len(runs), members, len(services)))
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -504,12 +552,17 @@ def appraise(
                     **extra,
                 )
                 if k == 0:
-                    base_reach = {n: v for n, v in raw.items() if n.startswith("reach ")}
+                    base_reach = {iv.name: _reached(raw, iv) for p in packages for iv in p.interventions}
                 ref = raw["new_referral"]  # (m, T, S)
                 store["referrals"][k, a:b] = ref.sum(axis=1)
                 store["referrals_monthly"][k, a:b] = ref.sum(axis=2)
-                store["starts"][k, a:b] = raw["new_treatment"].sum(axis=1)
+                store["starts"][k, a:b] = sum(raw[f].sum(axis=1) for f in starts)
                 store["contacts"][k, a:b] = raw["contacts"].sum(axis=1)
+                if capacity:
+                    store["contacts"][k, a:b] += raw["background_contacts"].sum(axis=1)
+                    # whole reported months: people waiting summed over months is person-months
+                    store["waiting_months"][k, a:b] = raw["waiting_all"].sum(axis=1)
+                    store["escalations"][k, a:b] = raw["escalations_from_waiting"].sum(axis=1)
                 # whole reported months: a sum over them is people x months
                 store["at_risk_months"][k, a:b] = raw["at_risk"].sum(axis=1)
                 cost = np.zeros(m)
@@ -519,11 +572,11 @@ def appraise(
                         if iv.reach == "population":
                             reached = engine.population_reach(iv, values, cov[iv.name][a:b])
                         elif iv.reach == "added_starts":
-                            name = f"reach {iv.name}"
-                            reached = np.maximum(0.0, (raw[name] - base_reach[name])[:, :, 0].sum(axis=1))
+                            added = _reached(raw, iv) - base_reach[iv.name]
+                            reached = np.maximum(0.0, added.sum(axis=1))
                         else:
                             r = ramp(np.asarray(grid.report_times), iv.start, iv.ramp_months, iv.end)
-                            flow = raw[f"reach {iv.name}"][:, :, 0]  # (m, T) per month
+                            flow = _reached(raw, iv)  # (m, T) per month
                             reached = cov[iv.name][a:b, 0] * (flow * r[None, :]).sum(axis=1)
                         cost += iv.per_person * reached
                 store["cost"][k, a:b] = cost
@@ -543,6 +596,11 @@ def appraise(
             "crisis_referrals": (("package", "member"), crisis_ref),
             "cost": (("package", "member"), store["cost"]),
             "population": (("member", "group"), store["population"]),
+            **{
+                k: (("package", "member", "service"), store[k])
+                for k in ("waiting_months", "escalations")
+                if k in store
+            },
         },
         coords={
             "package": names,

@@ -558,10 +558,10 @@ def sensitivity(
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed (default: the scenario's).")
 @click.option(
     "--outcome",
-    type=click.Choice(["referrals", "starts", "at_risk", "contacts", "crisis"]),
+    type=click.Choice(["referrals", "starts", "at_risk", "contacts", "crisis", "waiting", "escalations"]),
     default="referrals",
     show_default=True,
-    help="Outcome for the probability table and the frontier.",
+    help="Outcome for the probability table and the frontier (waiting, escalations: capacity models).",
 )
 @click.option("--crisis-service", "crisis", multiple=True, help="Crisis service (repeat); default by name.")
 @click.option(
@@ -598,6 +598,8 @@ def compare_interventions(
         crisis=list(crisis) or None,
         progress=not quiet,
     )
+    if outcome not in a.outcomes:
+        raise CLIError(f"outcome {outcome!r} needs a model with capacity (waiting lists)")
     click.echo(f"{sc.name}: {a.meta['members']:,} members per package, common draws; median [5% to 95%]")
     click.echo(a.format_table())
     click.echo(f"\nP(row averts more {outcome} than column):")

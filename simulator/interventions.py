@@ -38,6 +38,9 @@ diversion         ``split`` (service weights)   group, condition; ``from`` and `
 access            ``treat_pcnt``                service
 effectiveness     ``success``                   service
 length_of_stay    ``months`` (discharge time)   service
+capacity          ``extra_capacity`` (starts    service (capacity models): extra treatment starts
+                  per month)                    per month, ``type: absolute``; costed per added
+                                                start by default
 parameter         any parameter (``parameter``) its dimensions (any model, incl. imported ones)
 ================  ============================  ==================================================
 
@@ -80,6 +83,7 @@ LEVERS = {
     "access": ("treat_pcnt", ("service",)),
     "effectiveness": ("success", ("service",)),
     "length_of_stay": ("months", ("service",)),
+    "capacity": ("extra_capacity", ("service",)),
     "parameter": (None, ()),
 }
 REACH = ("population", "referrals", "starts", "added_starts")
@@ -90,6 +94,7 @@ DEFAULT_REACH = {
     "access": "starts",
     "effectiveness": "starts",
     "length_of_stay": "starts",
+    "capacity": "added_starts",
     "parameter": "population",
 }
 
@@ -247,6 +252,13 @@ def load_intervention(path: str | Path, problems: Problems | None = None) -> Int
             )
         if lever == "diversion" and etype != "relative":
             problems.add("a diversion moves a share: use type relative", part="effect", line=line("effect"))
+        if lever == "capacity" and etype != "absolute":
+            problems.add(
+                "capacity adds starts per month to a service: use type absolute",
+                part="effect",
+                line=line("effect"),
+                allowed="type: absolute",
+            )
         source = str(eff.get("source") or "")
         if not source:
             problems.add(

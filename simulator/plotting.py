@@ -377,7 +377,7 @@ def plot_frontier(appraisal, outcome: str = "referrals"):
     import matplotlib.pyplot as plt
 
     t = appraisal.table()
-    label = appraisal.OUTCOMES[outcome]
+    label = appraisal.outcomes[outcome]
     fig, ax = plt.subplots(figsize=(8, 5.5))
     x, y = t["cost median"].to_numpy(), t[f"{label} median"].to_numpy()
     xerr = [x - t["cost low"].to_numpy(), t["cost high"].to_numpy() - x]
