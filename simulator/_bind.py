@@ -188,6 +188,21 @@ class Gather(Node):
         return self.child.eval(ctx)[:, self.index]
 
 
+class GatherZero(Node):
+    """Gather with zeros where ``index`` is -1: a sum onto elements it has no terms for."""
+
+    def __init__(self, child: Node, index: np.ndarray, space: Space):
+        self.child, self.space = child, space
+        self.index = np.where(index < 0, 0, index)
+        self.missing = np.flatnonzero(index < 0)
+        self._inherit(child)
+
+    def _eval(self, ctx: Context) -> np.ndarray:
+        out = self.child.eval(ctx)[:, self.index]
+        out[:, self.missing] = 0.0
+        return out
+
+
 class Aggregate(Node):
     def __init__(self, fn: str, child: Node, index: np.ndarray, space: Space):
         self.fn, self.child, self.space = fn, child, space
@@ -409,6 +424,11 @@ class Binder:
         try:
             index = space.projection(node.space)
         except SpaceError as err:
+            if isinstance(node, Aggregate) and node.fn == "sum" and node.space.dims == space.dims:
+                # a sum over no terms is 0: elements the sum has no terms for get zeros
+                pos = node.space.position
+                index = np.asarray([pos.get(c, -1) for c in space.coords], dtype=np.intp)
+                return GatherZero(node, index, space)
             raise SpecError([f"{owner}: {err}"]) from None
         if np.array_equal(index, np.arange(len(node.space))) and len(index) == len(node.space):
             return node

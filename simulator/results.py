@@ -141,6 +141,7 @@ def to_dataset(
         import json
 
         ds.attrs["escalates_to"] = json.dumps(dict(spec.meta.get("escalates_to", {})))
+        ds.attrs["capacitated"] = json.dumps(list(spec.meta.get("capacitated", ())))
         ds.attrs["assumed_capacity"] = "; ".join(spec.meta.get("assumed_capacity", ()))
         ds.attrs["assumed_services"] = json.dumps(list(spec.meta.get("assumed_services", ())))
     return ds

@@ -113,7 +113,10 @@ def service_load(ds: xr.Dataset) -> xr.Dataset:
     if not has_capacity(ds):
         raise ValueError("these results have no waiting lists: the model has no capacity table")
     services = ds["waiting_all"]["service"]
-    waiting = ds["waiting_all"]
+    capped = json.loads(ds.attrs.get("capacitated") or "null")
+    if capped is not None:  # results are laid out over every service: keep the capacitated ones
+        services = services.sel(service=[s for s in services.to_numpy() if s in set(capped)])
+    waiting = _to(ds["waiting_all"], services)
     at_once = _sum(ds, ("accepted_now", "background_arrivals_now"), services)
     from_list = _to(ds["starts_from_waiting"], services)
     starts = from_list + at_once
@@ -143,7 +146,7 @@ def service_load(ds: xr.Dataset) -> xr.Dataset:
         "dropouts": (drop, "people per month"),
         "unmet_need": (_sum(ds, ("accepted", "background_arrivals"), services), "people per month"),
         "caseload": (_sum(ds, ("treatment", "background_treatment"), services), "people"),
-        "wait_band": (ds["wait_band"], "people"),
+        "wait_band": (ds["wait_band"].reindex(service=services, fill_value=0.0), "people"),
     }
     out = xr.Dataset({name: da.drop_attrs() for name, (da, _) in parts.items()})
     for name, (_, unit) in parts.items():

@@ -15,7 +15,9 @@ Stocks (people):
 * ``background_waiting[service]``, ``background_treatment[service]``: the
   service's underlying and returning suppressed referrals (the demand sheet),
   competing for the same capacity; ``background_left`` collects those who
-  finish, drop out or escalate to an unlimited service;
+  finish or drop out.  An unlimited service that people escalate to also has
+  a ``background_treatment`` element, holding only the background people
+  escalated to it;
 * ``wait_band[service, stage]``: how long the service's whole waiting list
   (surge and background) has waited, in bands (0-1, 1-2, 2-3, 3-6, 6-12, 12+
   months by default).  It holds the *same people* as ``waiting`` and
@@ -31,7 +33,8 @@ Each month, for a capacitated service ``s`` and wait band ``k``:
   while ``dt`` is at most the narrowest band (1 month by default), and a
   1-month band with ``dt = 1`` is an exact one-month delay;
 * capacity: ``C[s] = min(capacity(t) * capacity_scale + extra_capacity,
-  max(0, ceiling - caseload) / dt)``;
+  max(0, ceiling - caseload) / dt + exits)``, ``exits`` being the caseload
+  leaving this step, so a binding ceiling holds the caseload exactly at it;
 * starts, longest waiters first: ``S[s,k] = min(R[s,k], C) - min(R[s,k] - A[s,k], C)``
   with ``R`` the running total of ``A`` from the oldest band down;
 * escalations ``E[s] = sum_k wait_band * escalation_rate * multiplier[k]`` and
@@ -90,7 +93,7 @@ RECORD = (
     "background_arrivals_now",
     "background_start",
     "background_escalation",
-    "background_escalation_out",
+    "background_escalation_direct",
     "background_dropout",
     "background_contacts",
     "wait_band",
@@ -198,6 +201,10 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
     pairs = Space(("group", "service"), tuple(pair_list))
     wait_space = Space(("group", "service"), tuple(p for p in pair_list if p[1] in cap_set))
     cap_space = Space(("service",), tuple((s,) for s in capped))
+    # background caseloads: capacitated services, then unlimited services that people escalate to
+    extra_targets = [s for s in services if s in set(esc_to.values()) and s not in cap_set]
+    n_extra = len(extra_targets)
+    bg_space = Space(("service",), tuple((s,) for s in [*capped, *extra_targets]))
     cap_stage = Space(("service", "stage"), tuple((s, k) for s in capped for k in stages))
     stage_space = Space(("stage",), tuple((k,) for k in stages))
     first, last = stages[0], stages[-1]
@@ -317,13 +324,28 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
         ),
         param(
             "background_referrals_0",
-            cap_space,
-            bg[:, 0],
+            bg_space,
+            [*bg[:, 0], *[0.0] * n_extra],
             "referrals per month",
             "demand table, month 0",
             "background referrals in month 0 (sets the starting background caseload)",
         ),
-        param("capacity_0", cap_space, cap_values[:, 0], "starts per month", src, "capacity in month 0"),
+        param(
+            "capacity_0",
+            bg_space,
+            [*cap_values[:, 0], *[0.0] * n_extra],
+            "starts per month",
+            src,
+            "capacity in month 0",
+        ),
+        param(
+            "ceiling_0",
+            bg_space,
+            [*ceilings[:, 0], *[NO_CEILING] * n_extra],
+            "people",
+            src,
+            "caseload ceiling in month 0",
+        ),
     ]
     series = [
         Series(
@@ -394,13 +416,21 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
             "caseload of capacitated services, surge and background",
         ),
         Aux(
+            "caseload_exits",
+            parse("sum(treatment * exit_rate, over=group) + background_treatment * exit_rate"),
+            cap_space,
+            "people per month",
+            "people leaving the caseload this step (their places free up)",
+        ),
+        Aux(
             "capacity_now",
             parse(
-                "min(max(0, capacity * capacity_scale + extra_capacity), max(0, ceiling - caseload_all) / dt)"
+                "min(max(0, capacity * capacity_scale + extra_capacity), "
+                "max(0, ceiling - caseload_all) / dt + caseload_exits)"
             ),
             cap_space,
             "starts per month",
-            "starts allowed this step (capacity and caseload ceiling)",
+            "starts allowed this step (capacity, and places under the caseload ceiling)",
         ),
         Aux(
             "starts_by_band",
@@ -470,10 +500,15 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
     ]
     auxes += [
         Aux(
+            "surge_arrivals",
+            parse("sum(at_risk * referral_fraction * treat_pcnt, over=[group, condition])"),
+            cap_space,
+            "people per month",
+            "accepted surge referrals arriving this step (0 for a service only reached by escalation)",
+        ),
+        Aux(
             "arrivals_now",
-            parse(
-                "sum(at_risk * referral_fraction * treat_pcnt, over=[group, condition]) + background_referrals * treat_pcnt"
-            ),
+            parse("surge_arrivals + background_referrals * treat_pcnt"),
             cap_space,
             "people per month",
             "accepted referrals arriving this step, surge and background",
@@ -500,8 +535,8 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
         ),
         Stock(
             "background_treatment",
-            cap_space,
-            parse("min(background_referrals_0 * treat_pcnt, capacity_0) / exit_rate"),
+            bg_space,
+            parse("min(background_referrals_0 * treat_pcnt, capacity_0, ceiling_0 * exit_rate) / exit_rate"),
             "people",
             "background caseload, starting at its pre-pandemic steady state",
         ),
@@ -651,13 +686,14 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
             tally=(("wait_band", {"service": esc_to}, to_band),),
         ),
         Flow(
-            "background_escalation_out",
+            "background_escalation_direct",
             "outflow",
             Ref("escalation_hazard"),
             source="background_waiting",
-            target="background_left",
+            target="background_treatment",
             space=bg_esc_out,
-            description="background people escalating to an unlimited service (treated there, not tracked)",
+            relabel={"service": esc_to},
+            description="background people escalating to an unlimited crisis service (they start at once)",
         ),
         Flow(
             "background_dropout",
