@@ -275,6 +275,7 @@ def integrate(
     param_at: Callable[[float], Mapping[str, np.ndarray]] | None = None,
     use_sink: bool = True,
     allow_matrix: bool = True,
+    dest: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Integrate one chunk of ensemble members.
 
@@ -303,6 +304,9 @@ def integrate(
         Use one constant sparse step matrix when no coefficient varies by member or
         in time.  The caller decides for the whole run (not per chunk), so results
         do not depend on how members are chunked.
+    dest
+        Arrays ``(members, len(report_steps), n_out)`` to record into (views of a
+        caller's storage, saving a copy); others are allocated.
 
     Returns
     -------
@@ -404,10 +408,23 @@ def integrate(
     dyn_moves_alone = any(b.coef.time or b.coef.state for b in dynamic_t)
     last: dict[str, object] = {"p": None}
 
+    def step_context(xx: np.ndarray, t: float) -> tuple[Mapping[str, np.ndarray], Context]:
+        """The context of a step at ``t``.
+
+        The one recording just used at this time, if any (its cached auxiliaries
+        and coefficients are this step's too), else a new one.
+        """
+        p = params_at(t)
+        ctx = reported.pop("ctx", None)
+        if ctx is None or ctx.t != t or ctx.params is not p or ctx.x is not xx:
+            ctx = Context(p, t, xx, static=static, varying=varying, dt=dt)
+        return p, ctx
+
+    reported: dict[str, Context] = {}
+
     def euler(xx: np.ndarray, t: float) -> None:
         nonlocal cum_in
-        p = params_at(t)
-        ctx = Context(p, t, xx, static=static, varying=varying, dt=dt)
+        p, ctx = step_context(xx, t)
         if dyn_moves_alone or last["p"] is not p:
             coef = {b.name: _f(_full(b.coef.eval(ctx), len(b.of))) for b in dynamic_t}
             dyn = {k: v * dt for k, v in coef.items()}
@@ -474,7 +491,10 @@ def integrate(
 
     # ------------------------------------------------------------------ recording
     inflow_by_name = {b.name: b for b in cm.inflows}
-    out = {r.name: np.empty((m, len(report_steps), r.n_out)) for r in record}
+    dest = dest or {}
+    out = {
+        r.name: dest[r.name] if r.name in dest else np.empty((m, len(report_steps), r.n_out)) for r in record
+    }
     ordered = [r for r in record if r.base is None] + [r for r in record if r.base is not None]
 
     def flow_value(ctx: Context, name: str) -> np.ndarray:
@@ -504,6 +524,7 @@ def integrate(
             x[:, sink_col] = people0 + cum_in - x.sum(axis=1)
         ctx = context(t, x)
         ctx.flow = lambda name: flow_value(ctx, name)
+        reported["ctx"] = ctx
         for r in ordered:
             if r.base is not None:
                 f = r.factor.eval(ctx)
@@ -529,8 +550,7 @@ def integrate(
         fused = _Fused(cm, m, dt, static_coef, dynamic_t)
 
     def euler_fused(xx: np.ndarray, t: float) -> None:
-        p = params_at(t)
-        ctx = Context(p, t, xx, static=static, varying=varying, dt=dt)
+        p, ctx = step_context(xx, t)
         if dynamic_t and (dyn_moves_alone or last["p"] is not p):
             coef = {b.name: _f(_full(b.coef.eval(ctx), len(b.of))) for b in dynamic_t}
             fused.update(coef)

@@ -272,6 +272,7 @@ def run_arrays(
         a, b = ab
         sub = {k: (v[a:b] if v.shape[0] > 1 else v) for k, v in params.items()}
         pa = None if param_at is None else (lambda t, _s=sub: param_at(_s, t))
+        views = {k: v[a:b] for k, v in out.items()}
         res = integrate(
             cm,
             sub,
@@ -285,9 +286,11 @@ def run_arrays(
             varying=varying,
             param_at=pa,
             allow_matrix=allow_matrix,
+            dest=views,
         )
         for k, v in res.items():
-            out[k][a:b] = v
+            if v is not views.get(k):  # recorded straight into ``out`` otherwise
+                out[k][a:b] = v
         return ab
 
     n_workers = workers or (os.cpu_count() or 1)

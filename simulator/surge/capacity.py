@@ -211,6 +211,8 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
     next_stage = dict(pairwise(stages))
     path_cap = [c for c in paths.coords if c[2] in cap_set]
     path_free = [c for c in paths.coords if c[2] not in cap_set]
+    referred = {(g, s_) for g, _, s_ in path_cap}
+    referred_pairs = Space(("group", "service"), tuple(p_ for p_ in pair_list if p_ in referred))
     src = t.sources.get("capacity", f"{t.name}: capacity table")
     wsrc = t.sources.get("waiting", f"{t.name}: waiting table")
     ssrc = t.sources.get("stages", "default wait bands (Upstream)")
@@ -500,8 +502,15 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
     ]
     auxes += [
         Aux(
+            "pair_referral_fraction",
+            parse("sum(referral_fraction, over=condition)"),
+            referred_pairs,
+            "per month",
+            "monthly share of the group's at-risk people referred to the capacitated service",
+        ),
+        Aux(
             "surge_arrivals",
-            parse("sum(at_risk * referral_fraction * treat_pcnt, over=[group, condition])"),
+            parse("sum(at_risk * pair_referral_fraction * treat_pcnt, over=group)"),
             cap_space,
             "people per month",
             "accepted surge referrals arriving this step (0 for a service only reached by escalation)",
@@ -576,24 +585,25 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
             space=Space(paths.dims, tuple(path_free)),
             description="accepted referrals to unlimited services: they start at once",
         ),
+        # capacitated services: a (group, service) pair's referrals summed over conditions
+        # (the waiting list and caseload do not depend on the condition), so a step moves
+        # one element per pair rather than one per path
         Flow(
             "accepted_now",
-            "fraction",
-            parse("treat_pcnt * start_now_share"),
+            "outflow",
+            parse("pair_referral_fraction * treat_pcnt * start_now_share"),
             source="at_risk",
             target="treatment",
-            of="new_referral",
-            space=Space(paths.dims, tuple(path_cap)),
+            space=referred_pairs,
             description="accepted referrals to capacitated services that start at once (capacity to spare)",
         ),
         Flow(
             "accepted",
-            "fraction",
-            parse("treat_pcnt * (1 - start_now_share)"),
+            "outflow",
+            parse("pair_referral_fraction * treat_pcnt * (1 - start_now_share)"),
             source="at_risk",
             target="waiting",
-            of="new_referral",
-            space=Space(paths.dims, tuple(path_cap)),
+            space=referred_pairs,
             tally=(("wait_band", {}, to_band),),
             description="accepted referrals to capacitated services that join the waiting list",
         ),
@@ -721,20 +731,13 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
             relabel={"stage": next_stage},
             unit=shadow,
         ),
-        Flow("band_start", "outflow", Ref("band_start_rate"), source="wait_band", unit=shadow),
         Flow(
-            "band_escalation",
+            "band_exit",
             "outflow",
-            parse("escalation_rate * escalation_multiplier"),
+            parse("band_start_rate + other_exit_rate"),
             source="wait_band",
             unit=shadow,
-        ),
-        Flow(
-            "band_dropout",
-            "outflow",
-            parse("dropout_rate * dropout_multiplier"),
-            source="wait_band",
-            unit=shadow,
+            description="people leaving a wait band by starting, escalating or dropping out",
         ),
     ]
     present = {f.name for f in flows if f.space is None or len(f.space)}
