@@ -21,6 +21,7 @@ bounded (a block at a time).
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -81,7 +82,7 @@ CAPACITY_OUTPUTS = (
     OutputDef("referrals", "new_referral", ("service",), "referrals per month"),
     OutputDef(
         "starts",
-        ("new_treatment", "accepted_now", "start", "background_arrivals_now", "background_start"),
+        ("new_treatment", "starts_from_waiting", "starts_at_once"),
         ("service",),
         "starts per month",
     ),
@@ -91,7 +92,7 @@ CAPACITY_OUTPUTS = (
     OutputDef("over_18_weeks", "waiting_over_18_weeks", ("service",), "people"),
     OutputDef("escalations", "escalations_from_waiting", ("service",), "people per month"),
     OutputDef("dropouts", "dropouts_from_waiting", ("service",), "people per month"),
-    OutputDef("unmet_need", ("accepted", "background_arrivals"), ("service",), "people per month"),
+    OutputDef("unmet_need", "joined_waiting_list", ("service",), "people per month"),
     OutputDef("capacity", "capacity_now", ("service",), "starts per month"),
     OutputDef(
         "waiting_list_exits",
@@ -244,7 +245,9 @@ def run_block(
     else:
         store = {}
     # the first quantity of each output is written straight into its storage; others are added
-    fill = {o.variables[0]: out[o.name] for o in direct}
+    fill: dict[str, np.ndarray] = {}
+    for o in direct:  # a quantity first in several outputs is written once, then added
+        fill.setdefault(o.variables[0], out[o.name])
     raw = run_arrays(
         cm,
         params,
@@ -258,9 +261,15 @@ def run_block(
         allow_matrix=not design.groups,
         **extra,
     )
+    # a quantity recorded into one output's array and used by others is read before any
+    # output adds to it
+    uses = Counter(v for o in direct for v in o.variables)
+    pristine = {v: raw[v].copy() if v in fill and uses[v] > 1 else raw[v] for v in uses}
     for o in direct:
+        if fill[o.variables[0]] is not out[o.name]:
+            out[o.name][...] = pristine[o.variables[0]]
         for v in o.variables[1:]:
-            out[o.name] += raw[v]
+            out[o.name] += pristine[v]
     for o in outputs:
         if o.ratio:
             num, den = out[o.ratio[0]], out[o.ratio[1]]

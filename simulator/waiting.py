@@ -117,7 +117,7 @@ def service_load(ds: xr.Dataset) -> xr.Dataset:
     if capped is not None:  # results are laid out over every service: keep the capacitated ones
         services = services.sel(service=[s for s in services.to_numpy() if s in set(capped)])
     waiting = _to(ds["waiting_all"], services)
-    at_once = _sum(ds, ("accepted_now", "background_arrivals_now"), services)
+    at_once = _to(ds["starts_at_once"], services)
     from_list = _to(ds["starts_from_waiting"], services)
     starts = from_list + at_once
     capacity = _to(ds["capacity_now"], services)
@@ -144,7 +144,7 @@ def service_load(ds: xr.Dataset) -> xr.Dataset:
         "escalations_out": (esc, "people per month"),
         "escalations_in": (esc_in, "people per month"),
         "dropouts": (drop, "people per month"),
-        "unmet_need": (_sum(ds, ("accepted", "background_arrivals"), services), "people per month"),
+        "unmet_need": (_to(ds["joined_waiting_list"], services), "people per month"),
         "caseload": (_sum(ds, ("treatment", "background_treatment"), services), "people"),
         "wait_band": (ds["wait_band"].reindex(service=services, fill_value=0.0), "people"),
     }

@@ -33,7 +33,7 @@ Each month, for a capacitated service ``s`` and wait band ``k``:
   while ``dt`` is at most the narrowest band (1 month by default), and a
   1-month band with ``dt = 1`` is an exact one-month delay;
 * capacity: ``C[s] = min(capacity(t) * capacity_scale + extra_capacity,
-  max(0, ceiling - caseload) / dt + exits)``, ``exits`` being the caseload
+  max(0, ceiling * ceiling_scale - caseload) / dt + exits)``, ``exits`` being the caseload
   leaving this step, so a binding ceiling holds the caseload exactly at it;
 * starts, longest waiters first: ``S[s,k] = min(R[s,k], C) - min(R[s,k] - A[s,k], C)``
   with ``R`` the running total of ``A`` from the oldest band down;
@@ -104,6 +104,8 @@ RECORD = (
     "waiting_over_18_weeks",
     "capacity_now",
     "arrivals_now",
+    "starts_at_once",
+    "joined_waiting_list",
 )
 
 
@@ -256,6 +258,14 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
             "multiplier",
             "Upstream: 1 (no change)",
             "multiplies the capacity table's starts per month",
+        ),
+        param(
+            "ceiling_scale",
+            cap_space,
+            np.ones(len(capped)),
+            "multiplier",
+            "Upstream: 1 (no change)",
+            "multiplies the capacity table's caseload ceilings",
         ),
         param(
             "extra_capacity",
@@ -428,7 +438,7 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
             "capacity_now",
             parse(
                 "min(max(0, capacity * capacity_scale + extra_capacity), "
-                "max(0, ceiling - caseload_all) / dt + caseload_exits)"
+                "max(0, ceiling * ceiling_scale - caseload_all) / dt + caseload_exits)"
             ),
             cap_space,
             "starts per month",
@@ -528,6 +538,20 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
             cap_space,
             "share",
             "share of this step's arrivals that start at once (capacity left after the waiting list)",
+        ),
+        Aux(
+            "starts_at_once",
+            parse("arrivals_now * start_now_share"),
+            cap_space,
+            "starts per month",
+            "arrivals starting at once (surge and background)",
+        ),
+        Aux(
+            "joined_waiting_list",
+            parse("arrivals_now * (1 - start_now_share)"),
+            cap_space,
+            "people per month",
+            "arrivals joining the waiting list (surge and background): unmet need",
         ),
     ]
     stocks = [
