@@ -234,6 +234,10 @@ def test_caseload_ceiling_is_never_exceeded_and_binds(tmp_path):
     case = service_load(ds).isel(member=0).sel(service="S")["caseload"].to_numpy()
     assert case.max() <= 450 + 1e-9
     assert case[-1] == pytest.approx(450, rel=1e-9)
+    # an uncertain ceiling: a member with ceiling_scale 0.8 holds 360 (after its start at 450 drains)
+    scaled = up.simulate(m, dt=0.25, params={"ceiling_scale": np.array([[1.0], [0.8]])})
+    ends = service_load(scaled).sel(service="S")["caseload"].isel(time=-1).to_numpy()
+    np.testing.assert_allclose(ends, [450, 360], rtol=1e-9)
     # once the ceiling binds, starts equal exits: 0.5 x 450 a month
     assert float(service_load(ds).isel(member=0, time=-1).sel(service="S")["starts"]) == pytest.approx(225)
 

@@ -33,7 +33,7 @@ Each month, for a capacitated service ``s`` and wait band ``k``:
   while ``dt`` is at most the narrowest band (1 month by default), and a
   1-month band with ``dt = 1`` is an exact one-month delay;
 * capacity: ``C[s] = min(capacity(t) * capacity_scale + extra_capacity,
-  max(0, ceiling * ceiling_scale - caseload) / dt + exits)``, ``exits`` being the caseload
+  max(0, (ceiling * ceiling_scale - caseload) / dt + exits))``, ``exits`` being the caseload
   leaving this step, so a binding ceiling holds the caseload exactly at it;
 * starts, longest waiters first: ``S[s,k] = min(R[s,k], C) - min(R[s,k] - A[s,k], C)``
   with ``R`` the running total of ``A`` from the oldest band down;
@@ -438,7 +438,7 @@ def build_capacity_spec(t: SurgeTables) -> ModelSpec:
             "capacity_now",
             parse(
                 "min(max(0, capacity * capacity_scale + extra_capacity), "
-                "max(0, ceiling * ceiling_scale - caseload_all) / dt + caseload_exits)"
+                "max(0, (ceiling * ceiling_scale - caseload_all) / dt + caseload_exits))"
             ),
             cap_space,
             "starts per month",
