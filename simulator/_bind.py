@@ -316,6 +316,16 @@ _ELEMENTWISE: dict[str, Callable[..., np.ndarray]] = {
     "step": _step,
     "ramp": _ramp,
     "pulse": _pulse,
+    # trigonometry for imported Vensim/XMILE models (formula text does not offer these)
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "arcsin": np.arcsin,
+    "arccos": np.arccos,
+    "arctan": np.arctan,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+    "tanh": np.tanh,
 }
 _BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "+": np.add,
