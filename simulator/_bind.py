@@ -55,6 +55,10 @@ class Node:
         out = store.get(key)
         if out is None:
             out = self._eval(ctx)
+            if store is ctx.static and out.ndim == 2 and out.shape[0] > 1 and not out.flags.f_contiguous:
+                # member-varying values kept for the whole run: store them in the state's
+                # column-major layout, so every step's arithmetic with stocks stays contiguous
+                out = np.asfortranarray(out)
             store[key] = out
         return out
 
@@ -238,40 +242,56 @@ class LookupNode(Node):
 
 
 class Contract(Node):
-    """``sum(static * dynamic, over=...)`` as one product with a sparse matrix.
+    """``sum(a * b, over=...)`` as one sparse matrix product when a factor is the same for all members.
 
-    The static factor (parameters only) is folded, once per chunk of members,
-    into a sparse ``(n_dynamic, n_out)`` matrix, so a matrix-vector contraction
-    such as ``sum(map[path, group] * at_risk[group], over=group)`` costs one
-    sparse product per step instead of a dense product over ``path x group``.
-    When the static factor differs between members it falls back to the plain
-    product and segment sum.
+    The factor that does not change during the run and has one row (no member
+    axis) is folded, once per chunk of members, into a sparse
+    ``(n_other, n_out)`` matrix, so a contraction such as
+    ``sum(map[path, group] * at_risk[group], over=group)`` costs one sparse
+    product per step instead of a dense product over ``path x group``.
+    Otherwise it is the plain product followed by a segment sum.
     """
 
-    def __init__(self, static: Node, dynamic: Node, d_index: np.ndarray, out_index: np.ndarray, space: Space):
-        self.static, self.dynamic_child, self.space = static, dynamic, space
-        self.d_index, self.out_index = d_index, out_index
-        self._inherit(static, dynamic)
+    def __init__(
+        self,
+        a: Node,
+        b: Node,
+        a_full: Node,
+        b_full: Node,
+        a_index: np.ndarray,
+        b_index: np.ndarray,
+        out_index: np.ndarray,
+        space: Space,
+    ):
+        self.a, self.b, self.a_full, self.b_full, self.space = a, b, a_full, b_full, space
+        self.a_index, self.b_index, self.out_index = a_index, b_index, out_index
+        self._inherit(a, b)
         self.segments = aggregation_matrix(out_index, len(space))
 
-    def _eval(self, ctx: Context) -> np.ndarray:
-        w = self.static.eval(ctx)
-        d = self.dynamic_child.eval(ctx)
-        if w.shape[0] > 1 or self.static.dynamic(ctx.varying):
-            full = np.broadcast_to(w, (w.shape[0], len(self.d_index)))
-            return self.segments(d[:, self.d_index] * full)
-        key = -id(self)
+    def _fold(self, ctx: Context, full: Node, other_index: np.ndarray, n_other: int, key: int):
         store = ctx.static if ctx.static is not None else {}
         m = store.get(key)
         if m is None:
             from scipy import sparse
 
-            wv = np.broadcast_to(w, (1, len(self.d_index)))[0]
+            w = np.broadcast_to(full.eval(ctx), (1, len(other_index)))[0]
+            nz = w != 0  # a 0/1 membership table folds into one entry per member
             m = sparse.csr_matrix(
-                (wv, (self.d_index, self.out_index)), shape=(len(self.dynamic_child.space), len(self.space))
-            ).T.tocsr()
+                (w[nz], (self.out_index[nz], other_index[nz])), shape=(len(self.space), n_other)
+            )
             store[key] = m
-        return np.asarray(m @ d.T).T
+        return m
+
+    def _eval(self, ctx: Context) -> np.ndarray:
+        for fixed, other, full, idx, key in (
+            (self.a, self.b, self.a_full, self.b_index, -2 * id(self)),
+            (self.b, self.a, self.b_full, self.a_index, -2 * id(self) - 1),
+        ):
+            if not fixed.dynamic(ctx.varying) and fixed.eval(ctx).shape[0] == 1:
+                m = self._fold(ctx, full, idx, len(other.space) if other.space.dims else 1, key)
+                v = other.eval(ctx)
+                return np.asarray(m @ v.T).T
+        return self.segments(self.a_full.eval(ctx) * self.b_full.eval(ctx))
 
 
 def _xidz(a, b, x):
@@ -587,28 +607,23 @@ class Binder:
         return LookupNode(table.name, grid, np.asarray(element, np.intp), xnode, space)
 
     def _contract(self, e: Call) -> Node | None:
-        """Bind ``sum(a * b, over=...)`` as a :class:`Contract` when one factor is static."""
+        """Bind ``sum(a * b, over=...)`` as a :class:`Contract` (see there)."""
         arg = e.args[0]
         if not (isinstance(arg, Binary) and arg.op == "*"):
             return None
         a, b = self.bind(arg.a), self.bind(arg.b)
-        static_a = not (a.time or a.state)
-        static_b = not (b.time or b.state)
-        if static_a == static_b:
+        if not a.space.dims or not b.space.dims:
             return None
-        st, dy = (a, b) if static_a else (b, a)
-        if not dy.space.dims:
-            return None
-        (sa, _), prod = self.align([st, _Placeholder(dy.space)])
+        (a_full, b_full), prod = self.align([a, b])
         over = e.over or prod.dims
-        if any(d not in prod.dims for d in over) or len(prod) > 5_000_000:
+        if any(d not in prod.dims for d in over):
             return None
         keep = tuple(d for d in prod.dims if d not in over)
         target = prod.sub(keep) if keep else SCALAR
         out_index = prod.projection(target) if keep else np.zeros(len(prod), np.intp)
-        d_index = prod.projection(dy.space) if dy.space.dims else np.zeros(len(prod), np.intp)
-        sa = self.onto(st, prod, str(e)) if st.space.dims else st
-        return Contract(sa, dy, d_index, out_index, target)
+        return Contract(
+            a, b, a_full, b_full, prod.projection(a.space), prod.projection(b.space), out_index, target
+        )
 
 
 class _Placeholder(Node):

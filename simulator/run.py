@@ -205,6 +205,10 @@ def default_chunk_size(cm: CompiledModel) -> int:
     """
     per_member = 8 * (cm.n_stocks + 2 * sum(len(b.of) for b in cm.transfers))
     m = int(CHUNK_BYTES // max(per_member, 1))
+    if any(b.value.state for b in cm.inflows):
+        # formulas over the state (imported Vensim models) make a temporary per node and
+        # step: 64-256 members per chunk ran fastest on the imported England model
+        m = min(m, 128)
     return int(min(512, max(32, m)))
 
 
