@@ -42,7 +42,14 @@ from .stateful import Stateful
 from .subscripts import Piece, SubscriptError, Subscripts
 from .translate import Translator, Unsupported
 
-__all__ = ["SUFFIXES", "UnsupportedModel", "import_model", "read_abstract"]
+__all__ = [
+    "SUFFIXES",
+    "UnsupportedModel",
+    "check_import",
+    "import_model",
+    "read_abstract",
+    "unsupported_only",
+]
 
 VENSIM_SUFFIXES = (".mdl",)
 XMILE_SUFFIXES = (".xmile", ".xml", ".stmx")
@@ -624,7 +631,29 @@ def read_abstract(path: Path, problems: Problems):
         return None
 
 
-def import_model(path: str | Path, problems: Problems | None = None) -> Model:
+def check_import(path: Path, problems: Problems) -> Model | None:
+    """Import a Vensim or XMILE file, recording every problem; ``None`` if it cannot be run."""
+    problems.part_kind = "variable"
+    abstract = read_abstract(path, problems)
+    spec = None if abstract is None else Importer(abstract, path, problems).build()
+    if spec is None:
+        return None
+    model = Model(spec, kind="vensim", path=path, warnings=problems.warnings)
+    try:
+        model.compiled  # noqa: B018 - compile now so structural errors surface at load
+    except SpecError as err:
+        for m in err.problems:
+            problems.add(m)
+        return None
+    return model
+
+
+def unsupported_only(problems: Problems) -> bool:
+    """Whether every error is a construct Upstream does not compile (PySD may still run it)."""
+    return bool(problems.errors) and all("is not supported" in p.message for p in problems.errors)
+
+
+def import_model(path: str | Path) -> Model:
     """Import a Vensim or XMILE file as an Upstream model.
 
     Raises
@@ -636,18 +665,9 @@ def import_model(path: str | Path, problems: Problems | None = None) -> Model:
         When the file cannot be read.
     """
     path = Path(path)
-    problems = problems or Problems(file=path.name, part_kind="variable")
-    abstract = read_abstract(path, problems)
-    spec = None if abstract is None else Importer(abstract, path, problems).build()
-    if spec is not None:
-        model = Model(spec, kind="vensim", path=path, warnings=problems.warnings)
-        try:
-            model.compiled  # noqa: B018 - compile now so structural errors surface at load
-        except SpecError as err:
-            for m in err.problems:
-                problems.add(m)
-        else:
-            return model
-    unsupported = problems.errors and all("is not supported" in p.message for p in problems.errors)
-    cls = UnsupportedModel if unsupported else InputError
+    problems = Problems(file=path.name, part_kind="variable")
+    model = check_import(path, problems)
+    if model is not None:
+        return model
+    cls = UnsupportedModel if unsupported_only(problems) else InputError
     raise cls(problems.errors, problems.warnings)
