@@ -4,10 +4,11 @@
   that runs in the vectorised integrator (ensembles, sensitivity, interventions);
 * :func:`export_mdl` writes any Upstream model as a Vensim model with subscripts
   and a sketch;
-* :class:`PySDModel` runs models Upstream cannot compile through PySD, member by
-  member in worker processes (``--fallback pysd``).
+* :class:`~simulator.vensim.fallback.PySDModel` runs models Upstream cannot
+  compile through PySD, member by member in worker processes (``--fallback pysd``).
 """
 
+from .export import ExportError, export_mdl, mdl_text
 from .importer import SUFFIXES, UnsupportedModel, import_model
 
-__all__ = ["SUFFIXES", "UnsupportedModel", "import_model"]
+__all__ = ["SUFFIXES", "ExportError", "UnsupportedModel", "export_mdl", "import_model", "mdl_text"]

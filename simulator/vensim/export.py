@@ -43,9 +43,9 @@ import numpy as np
 from ..expr import AGGREGATES, Assemble, Binary, Call, Expr, IfElse, Num, Ref, Take, Unary, refs
 from ..spaces import SCALAR, Space, dense_space
 from ..spec import Flow, ModelSpec
-from .names import normal, vensim_label, vensim_name
+from .names import normal, vensim_label, vensim_name, vensim_text
 
-__all__ = ["ExportError", "export_mdl", "mdl_text"]
+__all__ = ["ExportError", "element_label", "export_mdl", "mdl_text"]
 
 
 class ExportError(ValueError):
@@ -183,7 +183,7 @@ class _Writer:
             base = names.get(",".join(space.dims)) if isinstance(names, Mapping) else None
             base = base or "_".join(space.dims) + "_elements"
             name = self.fresh(self._dim_name(base), f"range of {space.dims}")
-            joined = [" / ".join(c) for c in space.coords]
+            joined = [element_label(c) for c in space.coords]
             if len({normal(j) for j in joined}) != len(joined):
                 joined = [f"{name[:1]}{i + 1}" for i in range(len(space))]
             labels = tuple(vensim_label(j) for j in joined)
@@ -681,6 +681,11 @@ class _Writer:
             out.append(f"{name}  = {_num(value)}\n\t~\t{unit}{lim}\n\t~\t{doc}\n\t|\n")
         out.append(sketch(self))
         return "\n".join(out)
+
+
+def element_label(coords: Sequence[str]) -> str:
+    """The Vensim name of an element of a sparse set: its labels joined by `` / ``."""
+    return " / ".join(vensim_text(c) for c in coords)
 
 
 def pysd_printed(values: np.ndarray) -> np.ndarray:

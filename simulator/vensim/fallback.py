@@ -80,7 +80,9 @@ class PySDModel:
             self._model = reader(str(target))
         self.py_file = str(self._model.py_model_file)
         doc = self._model.doc
-        self.constants = [n for n, t in zip(doc["Py Name"], doc["Type"]) if t == "Constant"]
+        self.constants = [
+            n for n, t in zip(doc["Py Name"], doc["Type"]) if t == "Constant" and n not in CONTROL
+        ]
         self.record = [
             n
             for n, t in zip(doc["Py Name"], doc["Type"])

@@ -650,7 +650,7 @@ def check_import(path: Path, problems: Problems) -> Model | None:
 
 def unsupported_only(problems: Problems) -> bool:
     """Whether every error is a construct Upstream does not compile (PySD may still run it)."""
-    return bool(problems.errors) and all("is not supported" in p.message for p in problems.errors)
+    return bool(problems.errors) and all("not supported" in p.message for p in problems.errors)
 
 
 def import_model(path: str | Path) -> Model:

@@ -12,7 +12,7 @@ import keyword
 import re
 import unicodedata
 
-__all__ = ["Namespace", "identifier", "normal", "unquote", "vensim_label", "vensim_name"]
+__all__ = ["Namespace", "identifier", "normal", "unquote", "vensim_label", "vensim_name", "vensim_text"]
 
 #: names the Upstream spec reserves for time and the step
 _RESERVED = {"time", "t", "dt"}
@@ -90,8 +90,14 @@ def vensim_name(name: str, quote: bool = True) -> str:
     return '"' + name.replace('"', '\\"') + '"'
 
 
+def vensim_text(label: str) -> str:
+    """A label as Vensim keeps it: every run of white space (tabs, no-break spaces) is one space."""
+    return " ".join(label.split())
+
+
 def vensim_label(label: str) -> str:
     """A subscript element written for Vensim: as it is when plain, else in double quotes."""
+    label = vensim_text(label)
     if _PLAIN.match(label) and "  " not in label and not label.endswith(" "):
         return label
     return '"' + label.replace('"', '\\"') + '"'

@@ -63,6 +63,30 @@ FUNCTION_NAMES = {
 }
 
 
+#: every other function Upstream translates
+KNOWN = {
+    *ELEMENTWISE,
+    *TRIG,
+    "min",
+    "max",
+    "if_then_else",
+    "power",
+    "log",
+    "integer",
+    "quantum",
+    "modulo",
+    "xidz",
+    "zidz",
+    "step",
+    "ramp",
+    "Xramp",
+    "pulse",
+    "Xpulse",
+    "pulse_train",
+    "Xpulse_train",
+}
+
+
 class Unsupported(ValueError):
     """A Vensim/XMILE construct Upstream does not compile; ``construct`` names it."""
 
@@ -232,6 +256,8 @@ class Translator:
             if not bang:
                 raise SubscriptError(f"{self.owner}: {fn.upper()} needs a subscript marked '!'")
             return Call(AGGREGATES[fn], (e,), tuple(sorted(bang))), frozenset()
+        if fn not in KNOWN:
+            raise Unsupported(FUNCTION_NAMES.get(fn, fn.upper().replace("_", " ")))
         tr = [self.tr(a) for a in args]
         ex = [e for e, _ in tr]
         bang = frozenset().union(*(b for _, b in tr)) if tr else frozenset()

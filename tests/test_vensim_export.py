@@ -1,0 +1,98 @@
+"""The Vensim writer on models other than the surge workbooks: dimension order, tables, errors."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from simulator import ModelSpec, simulate
+from simulator.vensim import import_model
+from simulator.vensim.export import ExportError, mdl_text, pysd_exact, pysd_terms
+
+
+def two_stocks() -> ModelSpec:
+    """A [group] stock beside a [group, condition] one: the shapes PySD 3.14 crashes on."""
+    return ModelSpec.build(
+        "shapes",
+        dims={"group": ["g1", "g2"], "condition": ["c1", "c2", "c3"]},
+        stocks=[
+            {"name": "a", "dims": ["group"], "initial": 1},
+            {"name": "b", "dims": ["group", "condition"], "initial": 2},
+        ],
+        params=[
+            {"name": "k", "dims": ["group", "condition"], "values": np.arange(6) / 7 + 0.1, "source": "t"},
+            {"name": "inflow_rate", "dims": ["group"], "values": [1.0, 3.0], "source": "t"},
+        ],
+        flows=[
+            {"name": "arrive", "kind": "inflow", "target": "a", "rate": "inflow_rate"},
+            {
+                "name": "move",
+                "kind": "outflow",
+                "source": "a",
+                "target": "b",
+                "rate": "k / 10",
+                "dims": ["group", "condition"],
+            },
+            {"name": "leave", "kind": "outflow", "source": "b", "rate": "0.2"},
+        ],
+        horizon=12,
+    )
+
+
+def test_pysd_runs_stocks_sharing_a_first_dimension_after_reordering(tmp_path):
+    import pysd
+
+    spec = two_stocks()
+    text = mdl_text(spec, dt=0.25)
+    assert "b[Condition, Group]=" in text  # reordered: PySD 3.14 crashes on [Group] beside [Group, ...]
+    (tmp_path / "shapes.mdl").write_text(text, encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run = pysd.read_vensim(str(tmp_path / "shapes.mdl")).run(flatten_output=False)
+    ours = simulate(spec, dt=0.25, record=["a", "b"])
+    for t, (va, vb) in enumerate(zip(run["a"], run["b"])):
+        np.testing.assert_allclose(va.values, ours["a"].isel(member=0, time=t), rtol=1e-12)
+        got = vb.transpose("Group", "Condition").values
+        np.testing.assert_allclose(got, ours["b"].isel(member=0, time=t), rtol=1e-12)
+    back = import_model(tmp_path / "shapes.mdl")
+    again = simulate(back, record=["b"])
+    np.testing.assert_allclose(
+        again["b"].transpose("member", "time", "group", "condition"), ours["b"], rtol=1e-12
+    )
+
+
+def test_the_pysd_defect_is_real(tmp_path):
+    """Without the reordering PySD 3.14 cannot run the model (why the writer reorders)."""
+    import pysd
+
+    text = mdl_text(two_stocks(), dt=0.25).replace("b[Condition, Group]", "b[Group, Condition]")
+    (tmp_path / "crash.mdl").write_text(text, encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = pysd.read_vensim(str(tmp_path / "crash.mdl"))
+        with pytest.raises(ValueError, match="broadcast"):
+            model.run()
+
+
+def test_tables_keep_every_digit_pysd_reads():
+    v = np.array([0.1, 2 / 367, 1e-12, 8819765.0])
+    assert not pysd_exact(v)
+    terms = pysd_terms(v)
+    assert all(pysd_exact(t) for t in terms) and np.array_equal(np.sum(terms, axis=0), v)
+    text = mdl_text(two_stocks())
+    # k has 1/7ths: written element by element (PySD would cut a table to 8 decimals)
+    assert "k[g1, c1]=\n\t0.1" in text and "k[Group, Condition]=" not in text
+    assert "inflow rate[Group]=\n\t1, 3" in text
+
+
+def test_names_vensim_cannot_tell_apart_are_refused():
+    spec = ModelSpec.build(
+        "clash",
+        stocks=[{"name": "at_risk", "initial": 0}],
+        params=[{"name": "At_Risk", "values": 1.0, "source": "t"}],
+        flows=[{"name": "f", "kind": "inflow", "target": "at_risk", "rate": "At_Risk"}],
+    )
+    with pytest.raises(ExportError, match="same Vensim name"):
+        mdl_text(spec)
