@@ -17,9 +17,9 @@ def two_stocks() -> ModelSpec:
     return ModelSpec.build(
         "shapes",
         dims={"group": ["g1", "g2"], "condition": ["c1", "c2", "c3"]},
-        stocks=[
-            {"name": "a", "dims": ["group"], "initial": 1},
+        stocks=[  # the two-dimensional stock first: the writer still places [Group] first
             {"name": "b", "dims": ["group", "condition"], "initial": 2},
+            {"name": "a", "dims": ["group"], "initial": 1},
         ],
         params=[
             {"name": "k", "dims": ["group", "condition"], "values": np.arange(6) / 7 + 0.1, "source": "t"},

@@ -479,30 +479,39 @@ class _Writer:
             self._stock(s)
 
     def _order_stocks(self) -> None:
-        """Dimension order of each stock that keeps PySD 3.14 running (see the module docstring)."""
+        """Dimension order of each stock that keeps PySD 3.14 running (see the module docstring).
+
+        Stocks are placed from the fewest dimensions to the most; each multi-dimensional
+        stock takes the first order of its dimensions whose shape clashes with no stock
+        placed before it (same first length, different shape).
+        """
         shapes: dict[str, tuple[int, ...]] = {}
-        for s in self.spec.stocks:
+
+        def clashes(shape: tuple[int, ...]) -> bool:
+            return bool(shape) and any(o and o[0] == shape[0] and o != shape for o in shapes.values())
+
+        def rank(s) -> int:
+            return len(s.space.dims) if self.is_dense(s.space) else 1
+
+        for s in sorted(self.spec.stocks, key=rank):
             sp = s.space
-            if not sp.dims:
-                shapes[s.name] = ()
+            if not sp.dims or not self.is_dense(sp):
+                shape = (len(sp),) if sp.dims else ()
+                if clashes(shape):
+                    raise ExportError(f"stock {s.name}: its shape {shape} would crash PySD 3.14 (see README)")
+                shapes[s.name] = shape
                 continue
-            if not self.is_dense(sp):
-                shapes[s.name] = (len(sp),)
-                continue
-            best = None
             for perm in itertools.permutations(sp.dims):
                 shape = tuple(len(self.spec.dims[d]) for d in perm)
-                clash = any(o and o[0] == shape[0] and o != shape for o in shapes.values())
-                if not clash:
-                    best = perm
+                if not clashes(shape):
+                    self.stock_order[s.name] = perm
+                    shapes[s.name] = shape
                     break
-            if best is None:
+            else:
                 raise ExportError(
                     f"stock {s.name}: no order of {sp.dims} avoids PySD 3.14's crash on stocks whose first "
                     "dimensions have the same length but whose shapes differ"
                 )
-            self.stock_order[s.name] = best
-            shapes[s.name] = tuple(len(self.spec.dims[d]) for d in best)
 
     def _lhs(self, name: str, space: Space) -> str:
         return vensim_name(name) + self.subs(space, self.order_of(name, space))
