@@ -669,8 +669,10 @@ class _Writer:
                 for i, (lhs, eq) in enumerate(pieces):
                     last = i == len(pieces) - 1
                     sep = f"\n\t~\t{v.units}\n\t~\t{_doc(v.doc)}\n\t|\n" if last else " ~~|\n"
-                    joiner = "" if v.kind == "lookup" else "="
-                    out.append(f"{lhs}{joiner}\n\t{eq}{sep}")
+                    if v.kind == "lookup":  # name(\n\t[(x0,y0)-(x1,y1)],(x,y),...) as Vensim writes it
+                        out.append(f"{lhs}(\n\t{eq[1:]}{sep}")
+                    else:
+                        out.append(f"{lhs}=\n\t{eq}{sep}")
                 continue
             lhs = v.lhs or vensim_name(v.name)
             out.append(f"{lhs}=\n\t{v.equation}\n\t~\t{v.units}\n\t~\t{_doc(v.doc)}\n\t|\n")
