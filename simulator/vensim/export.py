@@ -44,8 +44,17 @@ from ..expr import AGGREGATES, Assemble, Binary, Call, Expr, IfElse, Num, Ref, T
 from ..spaces import SCALAR, Space, dense_space
 from ..spec import Flow, ModelSpec
 from .names import normal, vensim_label, vensim_name, vensim_text
+from .numbers import NumberError, fmt, pysd_exact, pysd_printed, pysd_terms
 
-__all__ = ["ExportError", "element_label", "export_mdl", "mdl_text"]
+__all__ = [
+    "ExportError",
+    "element_label",
+    "export_mdl",
+    "mdl_text",
+    "pysd_exact",
+    "pysd_printed",
+    "pysd_terms",
+]
 
 
 class ExportError(ValueError):
@@ -357,7 +366,7 @@ class _Writer:
     def emit(self, e: Expr, target: Space, bang: frozenset[str] = frozenset()) -> str:
         """Vensim text of ``e`` inside an equation over ``target``."""
         if isinstance(e, Num):
-            return _num(e.value)
+            return fmt(e.value)
         if isinstance(e, Ref):
             return self.ref(e.name, target, bang)
         if isinstance(e, Unary):
@@ -395,12 +404,13 @@ class _Writer:
             return self.aggregate(e, target, bang)
         if e.fn == "lookup":
             table = args[0].name  # type: ignore[union-attr]
-            self.lookup_tables.add(table)
             tsp = self.params[table].space
             elems = tsp.sub(tsp.dims[:-1]) if len(tsp.dims) > 1 else SCALAR
             if elems.dims and not (self.is_dense(elems) and self.is_dense(target)):
                 raise ExportError(f"{e}: subscripted lookups on sparse elements are not written")
-            return f"{vensim_name(table)}{self.subs(elems, bang=bang)}({self.emit(args[1], target, bang)})"
+            x = self.emit(args[1], target, bang)
+            calls = [f"{vensim_name(t)}{self.subs(elems, bang=bang)}({x})" for t in self.lookup_terms[table]]
+            return calls[0] if len(calls) == 1 else "(" + " + ".join(calls) + ")"
         a = [self.emit(x, target, bang) for x in args]
         if e.fn in _FUNCS:
             return f"{_FUNCS[e.fn]}({a[0]})"
@@ -464,6 +474,8 @@ class _Writer:
     # ------------------------------------------------------------------ variables
     def build(self) -> None:
         self._order_stocks()
+        for e in self._formulas():
+            self._find_tables(e)
         for p in self.params.values():
             self._param(p)
         for s in self.series.values():
@@ -477,6 +489,18 @@ class _Writer:
             self._flow(f)
         for s in self.stocks.values():
             self._stock(s)
+
+    def _formulas(self) -> list[Expr]:
+        out: list[Expr] = [a.expr for a in self.spec.auxes] + [o.expr for o in self.spec.outputs]
+        out += [f.rate for f in self.spec.flows]
+        return out + [s.initial for s in self.spec.stocks if isinstance(s.initial, Expr)]
+
+    def _find_tables(self, e: Expr) -> None:
+        """Parameters used as ``lookup(table, x)`` tables are written as Vensim lookups."""
+        if isinstance(e, Call) and e.fn == "lookup" and isinstance(e.args[0], Ref):
+            self.lookup_tables.add(e.args[0].name)
+        for child in _children(e):
+            self._find_tables(child)
 
     def _order_stocks(self) -> None:
         """Dimension order of each stock that keeps PySD 3.14 running (see the module docstring).
@@ -537,12 +561,12 @@ class _Writer:
         if sp.dims and not pysd_exact(v.reshape(self._shape(sp))):
             # PySD would write this table with 8 decimals: give each element its own equation
             pieces = [
-                (f"{vensim_name(p.name)}{self._element_subs(sp, c)}", _num(x)) for c, x in zip(sp.coords, v)
+                (f"{vensim_name(p.name)}{self._element_subs(sp, c)}", fmt(x)) for c, x in zip(sp.coords, v)
             ]
             self.vars[p.name] = _Var(p.name, sp, "", units, doc, "constant", "", pieces=pieces)
             return
         if not sp.dims or not self.is_dense(sp) or len(sp.dims) == 1:
-            eq = ", ".join(_num(x) for x in v)
+            eq = ", ".join(fmt(x) for x in v)
             self.vars[p.name] = _Var(p.name, sp, eq, units, doc, "constant", self._lhs(p.name, sp))
             return
         # two or more dimensions: one table per combination of all but the last two
@@ -553,7 +577,7 @@ class _Writer:
             block = arr[idx]
             subs = [self.dim_range(d).labels[i] for d, i in zip(lead, idx)]
             subs += [self.dim_range(d).name for d in sp.dims[-2:]]
-            rows = ";\n\t\t".join(", ".join(_num(x) for x in row) for row in block) + ";"
+            rows = ";\n\t\t".join(", ".join(fmt(x) for x in row) for row in block) + ";"
             pieces.append((f"{vensim_name(p.name)}[{', '.join(subs)}]", rows))
         self.vars[p.name] = _Var(p.name, sp, "", units, doc, "constant", "", pieces=pieces)
 
@@ -602,8 +626,8 @@ class _Writer:
             for i, c in enumerate(elems.coords):
                 terms = per_element[i]
                 y = terms[k] if k < len(terms) else np.zeros(len(xs))
-                pts = ",".join(f"({_num(x)},{_num(v)})" for x, v in zip(xs, y))
-                lo, hi = f"({_num(xs.min())},{_num(y.min())})", f"({_num(xs.max())},{_num(y.max())})"
+                pts = ",".join(f"({fmt(x)},{fmt(v)})" for x, v in zip(xs, y))
+                lo, hi = f"({fmt(xs.min())},{fmt(y.min())})", f"({fmt(xs.max())},{fmt(y.max())})"
                 pieces.append(
                     (f"{vensim_name(term_name)}{self._element_subs(elems, c)}", f"([{lo}-{hi}],{pts})")
                 )
@@ -626,7 +650,7 @@ class _Writer:
             value = Binary("*", f.rate, Ref(f.of or f.source))  # type: ignore[arg-type]
         else:
             value = Binary("*", f.rate, Ref(f.of))  # type: ignore[arg-type]
-        self._aux(f.name, value, sp, _flow_units(f.unit), f.description, "flow")
+        self._aux(f.name, value, sp, f.unit, f.description, "flow")
         self.vars[f.name].flow = f
 
     def _stock(self, s) -> None:
@@ -649,7 +673,7 @@ class _Writer:
         if net.startswith("- "):
             net = "-" + net[2:]
         init = s.initial
-        init_text = _num(float(init)) if isinstance(init, int | float) else self.emit(init, sp)
+        init_text = fmt(float(init)) if isinstance(init, int | float) else self.emit(init, sp)
         eq = f"INTEG(\n\t{net},\n\t\t{init_text})"
         self.vars[s.name] = _Var(
             s.name, sp, eq, _units(s.unit), s.description, "stock", self._lhs(s.name, sp)
@@ -689,7 +713,7 @@ class _Writer:
             ("TIME STEP", self.dt, "The time step for the simulation."),
         ):
             lim = " [0,?]" if name in ("SAVEPER", "TIME STEP") else ""
-            out.append(f"{name}  = {_num(value)}\n\t~\t{unit}{lim}\n\t~\t{doc}\n\t|\n")
+            out.append(f"{name}  = {fmt(value)}\n\t~\t{unit}{lim}\n\t~\t{doc}\n\t|\n")
         out.append(sketch(self))
         return "\n".join(out)
 
@@ -699,43 +723,18 @@ def element_label(coords: Sequence[str]) -> str:
     return " / ".join(vensim_text(c) for c in coords)
 
 
-def pysd_printed(values: np.ndarray) -> np.ndarray:
-    """The numbers PySD 3.14 keeps of a table.
-
-    PySD writes arrays and lookups into its Python model with ``np.array2string``:
-    8 digits after the point, or 9 significant digits in scientific notation.
-    """
-    v = np.asarray(values, dtype=float)
-    text = np.array2string(v, separator=",", threshold=max(v.size, 1))
-    tokens = text.replace("[", " ").replace("]", " ").replace(",", " ").split()
-    return np.array([float(t) for t in tokens]).reshape(v.shape)
-
-
-def pysd_exact(values: np.ndarray) -> bool:
-    """Whether PySD keeps every digit of this table."""
-    return bool(np.array_equal(pysd_printed(values), np.asarray(values, dtype=float)))
-
-
-def pysd_terms(values: np.ndarray, most: int = 3) -> list[np.ndarray]:
-    """Tables PySD keeps exactly whose sum is ``values`` (one table when no digits are lost)."""
-    rest = np.asarray(values, dtype=float)
-    terms = []
-    for _ in range(most):
-        p = pysd_printed(rest)
-        terms.append(p)
-        rest = rest - p
-        if not np.any(rest):
-            break
-    return terms
-
-
-def _num(x: float) -> str:
-    x = float(x)
-    if not math.isfinite(x):
-        raise ExportError(f"{x} cannot be written in a Vensim model")
-    if x == int(x) and abs(x) < 1e15:
-        return str(int(x))
-    return repr(x)
+def _children(e: Expr) -> list[Expr]:
+    if isinstance(e, Unary | Take):
+        return [e.a]
+    if isinstance(e, Binary):
+        return [e.a, e.b]
+    if isinstance(e, IfElse):
+        return [e.cond, e.a, e.b]
+    if isinstance(e, Call):
+        return list(e.args)
+    if isinstance(e, Assemble):
+        return list(e.parts)
+    return []
 
 
 def _clean(text: str) -> str:
@@ -751,11 +750,7 @@ def _units(unit: str, bounds: tuple = (None, None)) -> str:
     lo, hi = bounds
     if lo is None and hi is None:
         return u
-    return f"{u} [{'?' if lo is None else _num(lo)},{'?' if hi is None else _num(hi)}]"
-
-
-def _flow_units(unit: str) -> str:
-    return unit
+    return f"{u} [{'?' if lo is None else fmt(lo)},{'?' if hi is None else fmt(hi)}]"
 
 
 def mdl_text(
@@ -788,7 +783,10 @@ def mdl_text(
     final = t0 + (horizon - 1) * float(clock.get("every", 1.0))
     unit = str(clock.get("unit") or "Month")
     w = _Writer(spec, step, t0, final, every, unit)
-    w.build()
+    try:
+        w.build()
+    except NumberError as err:
+        raise ExportError(str(err)) from None
     return w.text()
 
 
