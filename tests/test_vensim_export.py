@@ -132,7 +132,7 @@ def test_lookup_tables_of_network_models_go_to_pysd_and_back(tmp_path):
         warnings.simplefilter("ignore")
         run = pysd.read_vensim(str(tmp_path / "crowding.mdl")).run(flatten_output=False)
     ours = simulate(spec, dt=0.5, record=["waiting"])["waiting"].isel(member=0)
-    np.testing.assert_allclose(np.stack([v.values for v in run["waiting"]]), ours, rtol=1e-12)
+    np.testing.assert_allclose(np.stack([v.values.astype(float) for v in run["waiting"]]), ours, rtol=1e-12)
     back = import_model(tmp_path / "crowding.mdl")
     assert {"effect", "effect_digits"} <= set(back.spec.meta["lookups"])
     np.testing.assert_allclose(simulate(back, record=["waiting"])["waiting"].isel(member=0), ours, rtol=1e-12)
