@@ -124,6 +124,7 @@ class _Writer:
         self.stock_order: dict[str, tuple[str, ...]] = {}
         self.lookup_tables: set[str] = set()
         self.lookup_terms: dict[str, list[str]] = {}
+        self.step_series: dict[str, object] = {}
         self._check_names()
 
     # ------------------------------------------------------------------ names
@@ -232,7 +233,7 @@ class _Writer:
     def space_of_name(self, name: str) -> Space:
         if name in self.space_cache:
             return self.space_cache[name]
-        if name in ("time", "t"):
+        if name in ("time", "t", "dt"):
             sp = SCALAR
         elif name in self.params:
             sp = self.params[name].space
@@ -301,7 +302,11 @@ class _Writer:
         """``name`` read inside an equation over ``target`` (``bang``: dims summed by an enclosing SUM)."""
         if name in ("time", "t"):
             return "Time"
+        if name == "dt":
+            return "TIME STEP"
         sp = self.space_of_name(name)
+        if name in self.series and getattr(self.series[name], "kind", "linear") == "step":
+            return self._step_series(name, sp, target, bang)
         if name in self.series:
             terms = [self._ref(t, sp, target, bang, "(Time)") for t in self.lookup_terms.get(name, [name])]
             return terms[0] if len(terms) == 1 else "(" + " + ".join(terms) + ")"
@@ -400,6 +405,8 @@ class _Writer:
 
     def call(self, e: Call, target: Space, bang: frozenset[str]) -> str:
         args = e.args
+        if e.fn in ("cumsum", "rcumsum"):
+            raise ExportError(f"{e}: running totals over a dimension are not written to Vensim yet")
         if e.over is not None and e.fn in AGGREGATES:
             return self.aggregate(e, target, bang)
         if e.fn == "lookup":
@@ -473,6 +480,13 @@ class _Writer:
 
     # ------------------------------------------------------------------ variables
     def build(self) -> None:
+        for f in self.spec.flows:
+            for feature in ("relabel", "target_at", "tally"):
+                if getattr(f, feature, None):
+                    raise ExportError(
+                        f"flow {f.name}: {feature} (moving people to other labels, as the capacity "
+                        "model's waiting-list stages do) is not written to Vensim yet"
+                    )
         self._order_stocks()
         for e in self._formulas():
             self._find_tables(e)
@@ -606,7 +620,33 @@ class _Writer:
         self.space_cache[p.name] = elems
 
     def _series(self, s) -> None:
+        if getattr(s, "kind", "linear") == "step":
+            # a series that changes in steps: each element holds its value from one time to
+            # the next, written as IF THEN ELSE terms (Vensim lookups only interpolate)
+            self.step_series[s.name] = s
+            return
         self._lookups(s.name, s.space, list(s.times), s.values, s.unit, s.description)
+
+    def _step_series(self, name: str, sp: Space, target: Space, bang: frozenset[str]) -> str:
+        s = self.step_series[name]
+        if sp.dims and not self.is_dense(sp):
+            raise ExportError(f"series {name}: step series over a sparse set of elements are not written")
+        helper = f"{name}_now"
+        if helper not in self.space_cache:
+            self.fresh(vensim_name(helper), f"helper {helper}")
+            pieces = []
+            for i, c in enumerate(sp.coords):
+                y = s.values[i]
+                terms = [fmt(y[0])]
+                for k in range(1, len(s.times)):
+                    if y[k] != y[k - 1]:
+                        terms.append(f"IF THEN ELSE(Time >= {fmt(s.times[k])}, {fmt(y[k] - y[k - 1])}, 0)")
+                pieces.append((f"{vensim_name(helper)}{self._element_subs(sp, c)}", " + ".join(terms)))
+            doc = f"{s.description} (changes in steps at the given times)"
+            var = _Var(helper, sp, "", _units(s.unit), doc, "aux", "", pieces=pieces)
+            self.helpers.append(var)
+            self.space_cache[helper] = sp
+        return self._ref(helper, sp, target, bang, "")
 
     def _lookups(self, name: str, elems: Space, xs, ys, unit: str, doc: str) -> None:
         """Lookups, one per element; digits PySD would drop go to a second lookup added to the first."""
