@@ -88,6 +88,7 @@ class _Range:
     dims: tuple[str, ...]  # Upstream dimensions it covers
     coords: tuple[tuple[str, ...], ...]  # Upstream labels of each element
     doc: str = ""
+    copy_of: str | None = None  # a copy of another range (``Stage from <-> Stage``)
 
 
 @dataclass
@@ -124,7 +125,13 @@ class _Writer:
         self.stock_order: dict[str, tuple[str, ...]] = {}
         self.lookup_tables: set[str] = set()
         self.lookup_terms: dict[str, list[str]] = {}
+        from .._bind import Binder
+
+        self.binder = Binder(spec)
+        self.tables: dict[tuple, str] = {}
         self.step_series: dict[str, object] = {}
+        self.step_helpers: dict[str, str] = {}
+        self.densified: dict[str, str] = {}
         self._check_names()
 
     # ------------------------------------------------------------------ names
@@ -156,6 +163,15 @@ class _Writer:
     def _dim_name(self, dim: str) -> str:
         v = vensim_name(dim)
         return v[:1].upper() + v[1:] if not v.startswith('"') else v
+
+    def new_name(self, base: str, what: str) -> str:
+        """A new Upstream-style name (``base``, ``base_2`` ...) whose Vensim name is still free."""
+        name, i = base, 2
+        while normal(vensim_name(name)) in self.names or name in self.space_cache:
+            name = f"{base}_{i}"
+            i += 1
+        self._claim(vensim_name(name), what)
+        return name
 
     def fresh(self, base: str, what: str) -> str:
         """A Vensim name not used yet (``base``, ``base 2``, ...)."""
@@ -263,15 +279,13 @@ class _Writer:
         return self.stocks[f.target].space
 
     def align(self, spaces: Sequence[Space]) -> Space:
-        """The space the binder aligns terms onto (see :meth:`simulator._bind.Binder.align`)."""
-        non = [s for s in spaces if s.dims]
-        if not non:
+        """The space the binder aligns terms onto (asked of :class:`simulator._bind.Binder` itself)."""
+        from .._bind import _Placeholder
+
+        if not any(s.dims for s in spaces):
             return SCALAR
-        for s in sorted(non, key=lambda s: (-len(s.dims), len(s))):
-            if all(set(o.dims) <= set(s.dims) for o in non):
-                return s
-        dims = tuple(d for d in self.spec.dims if any(d in s.dims for s in non))
-        return self.dense(dims)
+        _, target = self.binder.align([_Placeholder(s) for s in spaces])
+        return target
 
     def space_of(self, e: Expr) -> Space:
         if isinstance(e, Num):
@@ -285,6 +299,8 @@ class _Writer:
         if isinstance(e, IfElse):
             return self.align([self.space_of(e.cond), self.space_of(e.a), self.space_of(e.b)])
         if isinstance(e, Call):
+            if e.fn in ("cumsum", "rcumsum"):
+                return self.space_of(e.args[0])
             if e.over is not None and e.fn in AGGREGATES:
                 child = self.space_of(e.args[0])
                 over = e.over or child.dims
@@ -343,9 +359,8 @@ class _Writer:
 
     def densify(self, name: str, sp: Space) -> str:
         """A helper auxiliary holding a sparse value as a full table (zeros where no element exists)."""
-        helper = f"{name}_full"
-        if helper not in self.space_cache:
-            vname = self.fresh(vensim_name(helper), f"helper {helper}")
+        if name not in self.densified:
+            helper = self.new_name(f"{name}_full", f"full table of {name}")
             r = self.sparse_range(sp)
             maps = " * ".join(f"{self.map_name(sp, d)}[{r.name}!, {self.dim_range(d).name}]" for d in sp.dims)
             full = self.dense(sp.dims)
@@ -353,19 +368,18 @@ class _Writer:
             doc = f"{name} on every combination of {', '.join(sp.dims)} (0 where no element exists)"
             self.helpers.append(_Var(helper, full, eq, "", doc, "aux", self._lhs(helper, full), refs={name}))
             self.space_cache[helper] = full
-            self.names.setdefault(normal(vname), helper)
-        return helper
+            self.densified[name] = helper
+        return self.densified[name]
 
     def helper(self, e: Expr, space: Space, what: str) -> str:
         """Materialise ``e`` as an auxiliary of its own over ``space`` (to gather or sum it)."""
-        name = f"{what}_{len(self.helpers) + 1}"
-        self.fresh(vensim_name(name), f"helper {name}")
+        name = self.new_name(f"{what}_{len(self.helpers) + 1}", f"helper {what}")
+        self.space_cache[name] = space
         eq = self.emit(e, space, frozenset())
         lhs = self._lhs(name, space)
         self.helpers.append(
             _Var(name, space, eq, "", f"part of the equation of {what}", "aux", lhs, set(refs(e)))
         )
-        self.space_cache[name] = space
         return name
 
     def emit(self, e: Expr, target: Space, bang: frozenset[str] = frozenset()) -> str:
@@ -406,7 +420,7 @@ class _Writer:
     def call(self, e: Call, target: Space, bang: frozenset[str]) -> str:
         args = e.args
         if e.fn in ("cumsum", "rcumsum"):
-            raise ExportError(f"{e}: running totals over a dimension are not written to Vensim yet")
+            return self.running_total(e, target, bang)
         if e.over is not None and e.fn in AGGREGATES:
             return self.aggregate(e, target, bang)
         if e.fn == "lookup":
@@ -446,6 +460,71 @@ class _Writer:
             return f"IF THEN ELSE((Time >= {a[0]}) :AND: (Time < {a[0]} + {a[1]}), 1, 0)"
         raise ExportError(f"function {e.fn}() has no Vensim equivalent here")
 
+    def running_total(self, e: Call, target: Space, bang: frozenset[str]) -> str:
+        """``cumsum``/``rcumsum`` over one dimension: a sum with a 0/1 triangle over a copy of it."""
+        x = e.args[0]
+        if not e.over or len(e.over) != 1:
+            raise ExportError(f"{e}: a running total needs over= one dimension")
+        dim = e.over[0]
+        sx = self.space_of(x)
+        full = self.dense(sx.dims)
+        if bang or not self.is_dense(target) or not isinstance(x, Ref) or not self.is_dense(sx):
+            if not (isinstance(x, Ref) and self.is_dense(sx)):
+                x = Ref(self.helper(x, full, "term"))
+            if bang or not self.is_dense(target):
+                return self.ref(self.helper(Call(e.fn, (x,), e.over), full, "total"), target, bang)
+        labels = self.spec.dims[dim]
+        if e.fn == "cumsum":
+            rows = [[1 if j <= i else 0 for j in range(len(labels))] for i in range(len(labels))]
+        else:
+            rows = [[1 if j >= i else 0 for j in range(len(labels))] for i in range(len(labels))]
+        what = "from the first label" if e.fn == "cumsum" else "from the last label"
+        tri = self.dim_table(
+            f"running total {self.dim_range(dim).name}",
+            (dim, self.copy_range(dim)),
+            rows,
+            f"1 where the column's {dim} counts towards the row's running total ({what})",
+        )
+        subs = {d: self.dim_range(d).name for d in sx.dims}
+        subs[dim] = self.copy_range(dim) + "!"
+        inner = vensim_name(x.name) + "[" + ", ".join(subs[d] for d in self.order_of(x.name, sx)) + "]"
+        row, col = self.dim_range(dim).name, self.copy_range(dim)
+        return f"SUM({tri}[{row}, {col}!] * {inner})"
+
+    def copy_range(self, dim: str) -> str:
+        """A copy of a dimension's range (``Stage from <-> Stage``), to sum along it beside itself."""
+        key = ("copy", dim)
+        if key not in self.ranges:
+            base = self.dim_range(dim)
+            name = self.fresh(f"{base.name} from", f"copy of {dim}")
+            self.ranges[key] = _Range(
+                name, base.labels, (dim,), base.coords, f"a copy of {base.name}", base.name
+            )
+        return self.ranges[key].name
+
+    def dim_table(self, base: str, dims: tuple[str, str], rows, doc: str) -> str:
+        """A 0/1 constant over a dimension and its copy (or one dimension: ``rows`` a single row)."""
+        key = (base, dims, str(rows))
+        if key not in self.tables:
+            name = self.fresh(base, f"table {base}")
+            eq = ";\n\t\t".join(", ".join(str(v) for v in r) for r in rows) + ";"
+            lhs = f"{name}[{self.dim_range(dims[0]).name}, {dims[1]}]"
+            self.helpers.append(_Var(name, SCALAR, eq, "Dmnl", doc, "constant", lhs=lhs))
+            self.tables[key] = name
+        return self.tables[key]
+
+    def at_table(self, dim: str, label: str) -> str:
+        """A 0/1 constant over one dimension: 1 at ``label`` (people arriving at a fixed label)."""
+        key = ("at", dim, label)
+        if key not in self.tables:
+            r = self.dim_range(dim)
+            name = self.fresh(f"{r.name.lower()} at {len(self.tables) + 1}", f"table at {dim}={label}")
+            eq = ", ".join("1" if lab == label else "0" for lab in self.spec.dims[dim])
+            doc = f"1 at {dim} {label!r}, where the flow arrives"
+            self.helpers.append(_Var(name, SCALAR, eq, "Dmnl", doc, "constant", lhs=f"{name}[{r.name}]"))
+            self.tables[key] = name
+        return self.tables[key]
+
     def aggregate(self, e: Call, target: Space, bang: frozenset[str]) -> str:
         x = e.args[0]
         sx = self.space_of(x)
@@ -480,13 +559,6 @@ class _Writer:
 
     # ------------------------------------------------------------------ variables
     def build(self) -> None:
-        for f in self.spec.flows:
-            for feature in ("relabel", "target_at", "tally"):
-                if getattr(f, feature, None):
-                    raise ExportError(
-                        f"flow {f.name}: {feature} (moving people to other labels, as the capacity "
-                        "model's waiting-list stages do) is not written to Vensim yet"
-                    )
         self._order_stocks()
         for e in self._formulas():
             self._find_tables(e)
@@ -631,9 +703,9 @@ class _Writer:
         s = self.step_series[name]
         if sp.dims and not self.is_dense(sp):
             raise ExportError(f"series {name}: step series over a sparse set of elements are not written")
-        helper = f"{name}_now"
-        if helper not in self.space_cache:
-            self.fresh(vensim_name(helper), f"helper {helper}")
+        if name not in self.step_helpers:
+            helper = self.new_name(f"{name}_now", f"value of {name}")
+            self.step_helpers[name] = helper
             pieces = []
             for i, c in enumerate(sp.coords):
                 y = s.values[i]
@@ -646,7 +718,7 @@ class _Writer:
             var = _Var(helper, sp, "", _units(s.unit), doc, "aux", "", pieces=pieces)
             self.helpers.append(var)
             self.space_cache[helper] = sp
-        return self._ref(helper, sp, target, bang, "")
+        return self._ref(self.step_helpers[name], sp, target, bang, "")
 
     def _lookups(self, name: str, elems: Space, xs, ys, unit: str, doc: str) -> None:
         """Lookups, one per element; digits PySD would drop go to a second lookup added to the first."""
@@ -658,10 +730,8 @@ class _Writer:
         ys = np.asarray(ys, dtype=float).reshape(len(elems), len(xs))
         per_element = [pysd_terms(ys[i]) for i in range(len(elems))]
         n_terms = max(len(t) for t in per_element)
-        names = [name] + [f"{name}_digits{'' if k == 1 else k}" for k in range(1, n_terms)]
+        names = [name] + [self.new_name(f"{name}_digits", f"digits of {name}") for _ in range(1, n_terms)]
         for k, term_name in enumerate(names):
-            if k:
-                self.fresh(vensim_name(term_name), f"lookup {term_name}")
             pieces = []
             for i, c in enumerate(elems.coords):
                 terms = per_element[i]
@@ -699,16 +769,16 @@ class _Writer:
         for f in self.flows.values():
             if not f.moves:
                 continue
-            for role, sign in (("target", "+"), ("source", "-")):
-                if getattr(f, role) != s.name:
-                    continue
-                fs = self.flow_space(f)
-                over = tuple(d for d in fs.dims if d not in sp.dims)
-                if set(fs.coords) == set(sp.coords) and fs.dims == sp.dims:
-                    e: Expr = Ref(f.name)
-                else:
-                    e = Call("sum", (Ref(f.name),), over)
-                terms.append((sign, self.emit(e, sp)))
+            arrivals = []
+            if f.target == s.name:
+                arrivals.append((getattr(f, "relabel", {}) or {}, getattr(f, "target_at", {}) or {}))
+            for stock, relabel, at in getattr(f, "tally", ()) or ():
+                if stock == s.name:  # a second count of the same people (wait bands)
+                    arrivals.append((relabel or {}, at or {}))
+            for relabel, at in arrivals:
+                terms.append(("+", self.arrival(f, sp, relabel, at)))
+            if f.source == s.name:
+                terms.append(("-", self.arrival(f, sp, {}, {})))
         net = " ".join(f"{sign} {t}" for sign, t in terms).lstrip("+ ").strip() or "0"
         if net.startswith("- "):
             net = "-" + net[2:]
@@ -719,12 +789,65 @@ class _Writer:
             s.name, sp, eq, _units(s.unit), s.description, "stock", self._lhs(s.name, sp)
         )
 
+    def arrival(self, f: Flow, sp: Space, relabel: Mapping, at: Mapping) -> str:
+        """What flow ``f`` adds to (or takes from) a stock over ``sp``, its labels mapped.
+
+        ``relabel`` moves a label to another one (a stage to the next, a service to the
+        one it escalates to), ``at`` fixes labels the flow does not have; the flow's
+        other dimensions are summed.  Each mapping is a 0/1 table over the dimension and
+        a copy of it, so Vensim sums ``table[Stage, Stage from!] * flow[Service, Stage from!]``.
+        """
+        fs = self.flow_space(f)
+        relabel = {d: m for d, m in relabel.items() if d in fs.dims and d in sp.dims and d not in at}
+        if not relabel and not at:
+            over = tuple(d for d in fs.dims if d not in sp.dims)
+            if not over:  # the same dimensions (perhaps fewer elements): element by element
+                return self.emit(Ref(f.name), sp)
+            return self.emit(Call("sum", (Ref(f.name),), over), sp)
+        missing = [d for d in sp.dims if d not in fs.dims and d not in at]
+        if missing:
+            raise ExportError(f"flow {f.name}: no label for the target's {missing} (target_at)")
+        name = f.name if self.is_dense(fs) else self.densify(f.name, fs)
+        subs, factors = {}, []
+        for d in fs.dims:
+            if d in relabel:
+                labels = self.spec.dims[d]
+                rows = [[1 if relabel[d].get(src, src) == dst else 0 for src in labels] for dst in labels]
+                col = self.copy_range(d)
+                table = self.dim_table(
+                    f"{self.dim_range(d).name.lower()} moves {len(self.tables) + 1}",
+                    (d, col),
+                    rows,
+                    f"1 where {f.name} moves people from the column's {d} to the row's",
+                )
+                factors.append(f"{table}[{self.dim_range(d).name}, {col}!]")
+                subs[d] = col + "!"
+            elif d in sp.dims and d not in at:
+                subs[d] = self.dim_range(d).name
+            else:
+                subs[d] = self.dim_range(d).name + "!"
+        inner = vensim_name(name) + "[" + ", ".join(subs[d] for d in fs.dims) + "]"
+        summed = any(v.endswith("!") for v in subs.values())
+        text = f"SUM({' * '.join([*factors, inner])})" if summed else inner
+        for d, label in at.items():
+            if d in sp.dims:
+                text = f"{self.at_table(d, label)}[{self.dim_range(d).name}] * {text}"
+        full = self.dense(sp.dims)
+        helper = self.new_name(f"{f.name}_into", f"arrivals of {f.name}")
+        doc = f"{f.name} arriving where it moves people to"
+        self.helpers.append(_Var(helper, full, text, "", doc, "aux", self._lhs(helper, full), {f.name}))
+        self.space_cache[helper] = full
+        return self.ref(helper, sp, frozenset())
+
     # ------------------------------------------------------------------ text
     def text(self) -> str:
         from .sketch import sketch
 
         out = ["{UTF-8}"]
         for r in self.ranges.values():
+            if r.copy_of is not None:
+                out.append(f"{r.name} <-> {r.copy_of}\n\t~\t\n\t~\t{_doc(r.doc)}\n\t|\n")
+                continue
             labels = ",\n\t".join(", ".join(r.labels[i : i + 6]) for i in range(0, len(r.labels), 6))
             out.append(f"{r.name}:\n\t{labels}\n\t~\t\n\t~\t{_doc(r.doc)}\n\t|\n")
         for v in [*self.vars.values(), *self.helpers]:
