@@ -241,7 +241,7 @@ class LookupNode(Node):
         return y0 + w * (y1 - y0)
 
 
-class Contract(Node):
+class Contract(Aggregate):
     """``sum(a * b, over=...)`` as one sparse matrix product when a factor is the same for all members.
 
     The factor that does not change during the run and has one row (no member
@@ -263,6 +263,8 @@ class Contract(Node):
         out_index: np.ndarray,
         space: Space,
     ):
+        # a sum (an Aggregate of fn "sum") whose product is never formed when a factor folds
+        self.fn = "sum"
         self.a, self.b, self.a_full, self.b_full, self.space = a, b, a_full, b_full, space
         self.a_index, self.b_index, self.out_index = a_index, b_index, out_index
         self._inherit(a, b)
