@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .expr import AGGREGATES, Binary, Call, Expr, IfElse, Num, Ref, Unary
+from .expr import AGGREGATES, Assemble, Binary, Call, Expr, IfElse, Num, Ref, Take, Unary
 from .spaces import SCALAR, Space, SpaceError, aggregation_matrix
 from .spec import ModelSpec, SpecError
 
@@ -57,6 +57,10 @@ class Node:
         out = store.get(key)
         if out is None:
             out = self._eval(ctx)
+            if store is ctx.static and out.ndim == 2 and out.shape[0] > 1 and not out.flags.f_contiguous:
+                # member-varying values kept for the whole run: store them in the state's
+                # column-major layout, so every step's arithmetic with stocks stays contiguous
+                out = np.asfortranarray(out)
             store[key] = out
         return out
 
@@ -239,6 +243,111 @@ class Apply(Node):
         return np.asarray(self.fn(*args), dtype=float)
 
 
+class AssembleNode(Node):
+    """Pieces written into their columns of the union space: ``out[:, cols[k]] = part_k``."""
+
+    def __init__(self, parts: list[Node], cols: list[np.ndarray], space: Space):
+        self.parts, self.cols, self.space = parts, cols, space
+        self._inherit(*parts)
+
+    def _eval(self, ctx: Context) -> np.ndarray:
+        vals = [p.eval(ctx) for p in self.parts]
+        rows = max(v.shape[0] for v in vals)
+        out = np.empty((rows, len(self.space)))
+        for v, c in zip(vals, self.cols):
+            out[:, c] = v
+        return out
+
+
+class LookupNode(Node):
+    """Piecewise-linear interpolation of a table parameter, flat beyond both ends.
+
+    The table ``(rows, n_elements * K)`` holds ``K`` y values per element at the
+    shared x values ``grid``; ``element[i]`` is the table element each output
+    element reads and ``x`` gives the argument on the output space.
+    """
+
+    def __init__(self, table: str, grid: np.ndarray, element: np.ndarray, x: Node, space: Space):
+        self.table, self.grid, self.element, self.x, self.space = table, grid, element, x, space
+        self._inherit(x)
+        self.params = self.params | {table}
+        self.base = element * len(grid)
+
+    def _eval(self, ctx: Context) -> np.ndarray:
+        y = ctx.params[self.table]
+        g = self.grid
+        xv = self.x.eval(ctx)
+        xv = np.broadcast_to(xv, (xv.shape[0], len(self.space)))
+        if len(g) == 1:
+            return np.broadcast_to(y[:, self.base], (max(y.shape[0], xv.shape[0]), len(self.space)))
+        k = np.clip(np.searchsorted(g, xv, side="right"), 1, len(g) - 1)
+        x0, x1 = g[k - 1], g[k]
+        w = np.clip((xv - x0) / (x1 - x0), 0.0, 1.0)
+        i1 = self.base + k
+        if y.shape[0] == 1:
+            y0, y1 = y[0][i1 - 1], y[0][i1]
+        elif xv.shape[0] == 1:
+            y0, y1 = y[:, i1[0] - 1], y[:, i1[0]]
+        else:
+            y0, y1 = np.take_along_axis(y, i1 - 1, axis=1), np.take_along_axis(y, i1, axis=1)
+        return y0 + w * (y1 - y0)
+
+
+class Contract(Aggregate):
+    """``sum(a * b, over=...)`` as one sparse matrix product when a factor is the same for all members.
+
+    The factor that does not change during the run and has one row (no member
+    axis) is folded, once per chunk of members, into a sparse
+    ``(n_other, n_out)`` matrix, so a contraction such as
+    ``sum(map[path, group] * at_risk[group], over=group)`` costs one sparse
+    product per step instead of a dense product over ``path x group``.
+    Otherwise it is the plain product followed by a segment sum.
+    """
+
+    def __init__(
+        self,
+        a: Node,
+        b: Node,
+        a_full: Node,
+        b_full: Node,
+        a_index: np.ndarray,
+        b_index: np.ndarray,
+        out_index: np.ndarray,
+        space: Space,
+    ):
+        # a sum (an Aggregate of fn "sum") whose product is never formed when a factor folds
+        self.fn = "sum"
+        self.a, self.b, self.a_full, self.b_full, self.space = a, b, a_full, b_full, space
+        self.a_index, self.b_index, self.out_index = a_index, b_index, out_index
+        self._inherit(a, b)
+        self.segments = aggregation_matrix(out_index, len(space))
+
+    def _fold(self, ctx: Context, full: Node, other_index: np.ndarray, n_other: int, key: int):
+        store = ctx.static if ctx.static is not None else {}
+        m = store.get(key)
+        if m is None:
+            from scipy import sparse
+
+            w = np.broadcast_to(full.eval(ctx), (1, len(other_index)))[0]
+            nz = w != 0  # a 0/1 membership table folds into one entry per member
+            m = sparse.csr_matrix(
+                (w[nz], (self.out_index[nz], other_index[nz])), shape=(len(self.space), n_other)
+            )
+            store[key] = m
+        return m
+
+    def _eval(self, ctx: Context) -> np.ndarray:
+        for fixed, other, full, idx, key in (
+            (self.a, self.b, self.a_full, self.b_index, -2 * id(self)),
+            (self.b, self.a, self.b_full, self.a_index, -2 * id(self) - 1),
+        ):
+            if not fixed.dynamic(ctx.varying) and fixed.eval(ctx).shape[0] == 1:
+                m = self._fold(ctx, full, idx, len(other.space) if other.space.dims else 1, key)
+                v = other.eval(ctx)
+                return np.asarray(m @ v.T).T
+        return self.segments(self.a_full.eval(ctx) * self.b_full.eval(ctx))
+
+
 def _xidz(a, b, x):
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(b == 0, x, a / np.where(b == 0, 1.0, b))
@@ -281,6 +390,16 @@ _ELEMENTWISE: dict[str, Callable[..., np.ndarray]] = {
     "step": _step,
     "ramp": _ramp,
     "pulse": _pulse,
+    # trigonometry for imported Vensim/XMILE models (formula text does not offer these)
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "arcsin": np.arcsin,
+    "arccos": np.arccos,
+    "arctan": np.arctan,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+    "tanh": np.tanh,
 }
 _BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "+": np.add,
@@ -451,7 +570,17 @@ class Binder:
         if isinstance(e, IfElse):
             nodes, space = self.align([self.bind(e.cond), self.bind(e.a), self.bind(e.b)])
             return Apply(lambda c, a, b: np.where(c != 0, a, b), nodes, space)
+        if isinstance(e, Take):
+            return self._take(e)
+        if isinstance(e, Assemble):
+            return self._assemble(e)
         if isinstance(e, Call):
+            if e.fn == "lookup" and e.over is None:
+                return self._lookup(e)
+            if e.over is not None and e.fn == "sum":
+                contracted = self._contract(e)
+                if contracted is not None:
+                    return contracted
             if e.fn in ("cumsum", "rcumsum"):
                 child = self.bind(e.args[0])
                 if not e.over or len(e.over) != 1 or e.over[0] not in child.space.dims:
@@ -472,3 +601,127 @@ class Binder:
             fn = _ELEMENTWISE[e.fn]
             return Apply(fn, nodes, space, time=fn in _NEEDS_TIME)
         raise SpecError([f"cannot bind {e!r}"])
+
+    # -------------------------------------------------------------- subscripts and tables
+    def _take(self, e: Take) -> Node:
+        child = self.bind(e.a)
+        sp = child.space
+        if e.dim not in sp.dims:
+            raise SpecError([f"{e}: {e.dim!r} is not a dimension of its argument ({list(sp.dims)})"])
+        k = sp.dims.index(e.dim)
+        if e.to is None:
+            if len(e.labels) != 1:
+                raise SpecError([f"{e}: selecting takes one label"])
+            keep = [i for i, c in enumerate(sp.coords) if c[k] == e.labels[0]]
+            coords = tuple(sp.coords[i][:k] + sp.coords[i][k + 1 :] for i in keep)
+            dims = sp.dims[:k] + sp.dims[k + 1 :]
+        else:
+            new = e.relabel if e.relabel is not None else e.labels
+            if len(new) != len(e.labels):
+                raise SpecError([f"{e}: {len(e.labels)} labels mapped onto {len(new)}"])
+            if e.to != e.dim and e.to in sp.dims:
+                raise SpecError([f"{e}: its argument already has dimension {e.to!r}"])
+            relabel = dict(zip(e.labels, new))
+            keep = [i for i, c in enumerate(sp.coords) if c[k] in relabel]
+            coords = tuple(
+                (*sp.coords[i][:k], relabel[sp.coords[i][k]], *sp.coords[i][k + 1 :]) for i in keep
+            )
+            dims = (*sp.dims[:k], e.to, *sp.dims[k + 1 :])
+        if not keep:
+            raise SpecError([f"{e}: no element of its argument has these labels"])
+        try:
+            space = Space(dims, coords) if dims else SCALAR
+        except SpaceError as err:
+            raise SpecError([f"{e}: {err}"]) from None
+        return Gather(child, np.asarray(keep, dtype=np.intp), space)
+
+    def _assemble(self, e: Assemble) -> Node:
+        if not e.spaces:
+            raise SpecError(["assemble() needs at least one piece"])
+        dims = e.spaces[0].dims
+        if any(s.dims != dims for s in e.spaces):
+            raise SpecError([f"{e}: pieces over different dimensions"])
+        coords = tuple(c for s in e.spaces for c in s.coords)
+        try:
+            space = Space(dims, coords) if dims else SCALAR
+        except SpaceError as err:
+            raise SpecError([f"{e}: pieces overlap: {err}"]) from None
+        parts, cols, offset = [], [], 0
+        for part, sp in zip(e.parts, e.spaces):
+            node = self.onto(self.bind(part), sp, "assembled piece")
+            if not node.space.dims and sp.dims and len(sp) > 1:
+                node = Gather(node, np.zeros(len(sp), np.intp), sp)
+            parts.append(node)
+            cols.append(np.arange(offset, offset + len(sp)))
+            offset += len(sp)
+        # pieces that each pick elements of one and the same node are one gather
+        children = {id(p.child) if isinstance(p, Gather) else id(p) for p in parts}
+        if len(children) == 1 and len(parts) > 1:
+            first = parts[0].child if isinstance(parts[0], Gather) else parts[0]
+            if all(len(p.space) == len(sp) and p.space.dims == dims for p, sp in zip(parts, e.spaces)):
+                index = np.concatenate(
+                    [p.index if isinstance(p, Gather) else np.arange(len(p.space)) for p in parts]
+                )
+                if len(index) == len(space):
+                    return Gather(first, index, space)
+        if len(parts) == 1:
+            return parts[0] if parts[0].space == space else Gather(parts[0], np.arange(len(space)), space)
+        return AssembleNode(parts, cols, space)
+
+    def _lookup(self, e: Call) -> Node:
+        table = e.args[0]
+        if not isinstance(table, Ref) or table.name not in self.params:
+            raise SpecError([f"{e}: the first argument of lookup() must name a table parameter"])
+        sp = self.params[table.name].space
+        if not sp.dims:
+            raise SpecError([f"{e}: table {table.name} needs an x dimension (its last dimension)"])
+        axis = sp.dims[-1]
+        try:
+            grid = np.array([float(v) for v in self.spec.dims[axis]])
+        except (KeyError, ValueError):
+            raise SpecError(
+                [f"{e}: the labels of {axis!r} (x values of {table.name}) must be numbers"]
+            ) from None
+        if len(grid) == 0 or np.any(np.diff(grid) <= 0):
+            raise SpecError([f"{e}: the x values of {table.name} must increase"])
+        elems = sp.sub(sp.dims[:-1]) if len(sp.dims) > 1 else SCALAR
+        expected = tuple((*c, x) for c in elems.coords for x in self.spec.dims[axis])
+        if sp.coords != expected:
+            raise SpecError([f"{e}: table {table.name} must give a y value at every x of each element"])
+        (ex, xnode), space = self.align([_Placeholder(elems), self.bind(e.args[1])])
+        if isinstance(ex, Gather):
+            element = ex.index
+        elif elems.dims:
+            element = np.arange(len(elems))
+        else:
+            element = np.zeros(len(space), np.intp)
+        return LookupNode(table.name, grid, np.asarray(element, np.intp), xnode, space)
+
+    def _contract(self, e: Call) -> Node | None:
+        """Bind ``sum(a * b, over=...)`` as a :class:`Contract` (see there)."""
+        arg = e.args[0]
+        if not (isinstance(arg, Binary) and arg.op == "*"):
+            return None
+        a, b = self.bind(arg.a), self.bind(arg.b)
+        if not a.space.dims or not b.space.dims:
+            return None
+        (a_full, b_full), prod = self.align([a, b])
+        over = e.over or prod.dims
+        if any(d not in prod.dims for d in over):
+            return None
+        keep = tuple(d for d in prod.dims if d not in over)
+        target = prod.sub(keep) if keep else SCALAR
+        out_index = prod.projection(target) if keep else np.zeros(len(prod), np.intp)
+        return Contract(
+            a, b, a_full, b_full, prod.projection(a.space), prod.projection(b.space), out_index, target
+        )
+
+
+class _Placeholder(Node):
+    """A stand-in with a space only, used to work out alignments."""
+
+    def __init__(self, space: Space):
+        self.space = space
+
+    def _eval(self, ctx: Context) -> np.ndarray:  # pragma: no cover - never evaluated
+        raise RuntimeError("placeholder")

@@ -395,8 +395,11 @@ def integrate(
 
     def euler_matrix(xx: np.ndarray, t: float) -> None:
         ctx = context(t, xx)
+        # inflows may depend on the state: evaluate them all before the state changes
+        gains = [(ib, _full(ib.value.eval(ctx), n_of(ib)) * dt) for ib in inflows]
         xx[...] = (step_matrix @ xt).T
-        add_inflows(xx, ctx, dt)
+        for ib, v in gains:
+            _apply(ib.dst_scatter, xx, _compact(ib.dst_scatter, v))
 
     def deriv_matrix(xx: np.ndarray, t: float) -> np.ndarray:
         dx = np.asfortranarray((jac @ xx.T).T)

@@ -35,7 +35,7 @@ import xarray as xr
 from ._kernel import RecordItem
 from .interventions import Intervention, Package, ramp
 from .model import Model
-from .run import make_record, prepare_params, run_arrays, time_grid
+from .run import make_record, model_grid, prepare_params, run_arrays
 from .sampling import BLOCK, Sampler
 from .spaces import aggregation_matrix
 from .uncertainty import Design
@@ -465,7 +465,7 @@ def appraise(
     engine = InterventionEngine(model, all_iv)
     design = Design(model.spec, design.groups if design is not None else [])
     months = months or model.spec.horizon
-    grid, _ = time_grid(months, dt)
+    grid, _ = model_grid(model.spec, months, dt)
     services = list(model.spec.dims["service"])
     groups = list(model.spec.dims["group"])
     crisis = list(crisis) if crisis is not None else crisis_services(services)
@@ -646,7 +646,7 @@ def simulate_package(
     arrays = extra.pop("arrays", {})
     p, _ = prepare_params(cm, vals)
     p.update(arrays)
-    grid, _ = time_grid(months or prepared.spec.horizon, dt)
+    grid, _ = model_grid(prepared.spec, months or prepared.spec.horizon, dt)
     items, spaces = make_record(cm, record)
     out = run_arrays(cm, p, 1, grid, items, method=method, allow_matrix=False, **extra)
     return to_dataset(

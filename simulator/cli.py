@@ -65,10 +65,10 @@ def handle_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-def _load(model: str | None, quiet: bool):
+def _load(model: str | None, quiet: bool, fallback: str | None = None):
     from .loading import load_model
 
-    m = load_model(model)
+    m = load_model(model, fallback=fallback)
     if not quiet:
         for w in m.warnings:
             click.echo(f"warning: {w}", err=True)
@@ -83,7 +83,11 @@ def run_options(fn: Callable) -> Callable:
             "--curve",
             help="Put every population group on this curve (name as in the curves table).",
         ),
-        click.option("--dt", type=float, default=1.0, show_default=True, help="Integration step, months."),
+        click.option(
+            "--dt",
+            type=float,
+            help="Integration step, months (default 1; a Vensim/XMILE model's own TIME STEP).",
+        ),
         click.option(
             "--months",
             type=int,
@@ -97,14 +101,16 @@ def run_options(fn: Callable) -> Callable:
     return fn
 
 
-def _simulate(model, curve, dt, months, method, quiet, record=None):
+def _simulate(model, curve, dt, months, method, quiet, record=None, fallback=None):
     from .run import simulate
 
-    m = _load(model, quiet)
+    m = _load(model, quiet, fallback)
     if curve:
         if curve not in m.curves:
             raise CLIError(f"unknown curve {curve!r}; curves of {m.name}: {', '.join(m.curves) or 'none'}")
         m = m.with_curve(curve)
+    if getattr(m, "kind", None) == "pysd" and method != "euler":
+        raise CLIError("models run through PySD use PySD's Euler method; leave out --method")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ds = simulate(m, dt=dt, months=months, method=method, record=record)
@@ -119,8 +125,9 @@ def _simulate(model, curve, dt, months, method, quiet, record=None):
 def main() -> None:
     """Upstream: post-Covid mental health demand, from social change to service load.
 
-    MODEL is a surge workbook (.xlsx), a model file (.yaml), or a built-in
-    name (england, mersey-care, cwp); without one, the built-in England model.
+    MODEL is a surge workbook (.xlsx), a model file (.yaml), a Vensim (.mdl) or
+    XMILE (.xmile) model, or a built-in name (england, mersey-care, cwp);
+    without one, the built-in England model.
     """
 
 
@@ -133,9 +140,14 @@ def main() -> None:
     type=click.Choice(["csv", "su-csv", "parquet", "netcdf", "xlsx"]),
     help="Output format (default from the file suffix; su-csv is the surge model's own table).",
 )
+@click.option(
+    "--fallback",
+    type=click.Choice(["pysd"]),
+    help="Run a Vensim/XMILE model that uses constructs Upstream does not compile through PySD.",
+)
 @handle_errors
-def run(model, curve, dt, months, method, quiet, output, fmt) -> None:
-    """Run MODEL and write its results (or print the surge table)."""
+def run(model, curve, dt, months, method, quiet, output, fmt, fallback) -> None:
+    """Run MODEL and write its results (or print the surge table, or final values)."""
     from .export import format_from_suffix, write_results
     from .summary import format_summary, surge_summary
     from .waiting import capacity_summary, format_capacity_summary, has_capacity
@@ -145,7 +157,7 @@ def run(model, curve, dt, months, method, quiet, output, fmt) -> None:
             fmt = format_from_suffix(output)
         except ValueError as err:
             raise CLIError(str(err)) from None
-    m, ds = _simulate(model, curve, dt, months, method, quiet)
+    m, ds = _simulate(model, curve, dt, months, method, quiet, fallback=fallback)
     if output:
         extra = None
         if fmt == "xlsx" and m.tables is not None:
@@ -159,6 +171,8 @@ def run(model, curve, dt, months, method, quiet, output, fmt) -> None:
         click.echo(_header(m, ds))
         if m.tables is not None:
             click.echo(format_summary(surge_summary(ds)))
+        else:
+            click.echo(_final_values(ds))
         if has_capacity(ds):
             click.echo("\nWaiting lists (surge and pre-pandemic referrals together):")
             click.echo(format_capacity_summary(capacity_summary(ds)))
@@ -174,7 +188,27 @@ def _assumed_note(ds, quiet: bool) -> None:
             click.echo(f"  {line}", err=True)
 
 
+def _final_values(ds) -> str:
+    """Each recorded variable at the last report time (summed over its dimensions)."""
+    t = float(ds["time"].values[-1])
+    lines = [f"{'variable':<40} {'value at time ' + format(t, 'g'):>20}"]
+    for name, da in ds.data_vars.items():
+        if "time" not in da.dims or name.startswith("exists_"):
+            continue
+        v = da.isel(member=0, time=-1)
+        extra = f"  (sum over {', '.join(v.dims)})" if v.dims else ""
+        lines.append(f"{name:<40} {float(v.sum()):>20.6g}{extra}")
+    return "\n".join(lines)
+
+
 def _header(m, ds) -> str:
+    spec = getattr(m, "spec", None)
+    if spec is None or "clock" in spec.meta:  # Vensim/XMILE models keep their own time units
+        times = ds["time"].values
+        return (
+            f"{m.name}: {len(times)} reports from time {times[0]:g} to {times[-1]:g}, "
+            f"dt={ds.attrs['dt']:g}, {ds.attrs['method']}"
+        )
     return (
         f"{m.name}: {len(ds['time'])} months from {ds.attrs.get('start') or 'month 0'}, "
         f"dt={ds.attrs['dt']:g}, {ds.attrs['method']}"
@@ -284,6 +318,30 @@ def validate(model, quiet) -> None:
     dims = ", ".join(f"{len(v)} {k}s" for k, v in m.spec.dims.items())
     n_stocks = m.compiled.n_stocks
     click.echo(f"OK: {m.name} ({m.kind}): {dims}; {n_stocks} stocks")
+
+
+@main.command(name="export")
+@click.argument("model")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Vensim model file (.mdl)."
+)
+@click.option("--dt", type=float, help="TIME STEP of the Vensim model (default 1; an imported model's own).")
+@click.option("--months", type=int, help="Reporting months 0..N-1 (FINAL TIME N-1; default the model's).")
+@click.option("--quiet", "-q", is_flag=True)
+@handle_errors
+def export_vensim(model, output, dt, months, quiet) -> None:
+    """Write MODEL as a Vensim model (.mdl) with subscripts and a sketch, readable by PySD."""
+    from .vensim.export import ExportError, export_mdl
+
+    if Path(output).suffix.lower() != ".mdl":
+        raise CLIError(f"export writes a Vensim .mdl file, not {Path(output).suffix or 'no suffix'!r}")
+    m = _load(model, quiet)
+    try:
+        export_mdl(m, output, dt=dt, months=months)
+    except ExportError as err:
+        raise CLIError(f"cannot write {m.name} as Vensim: {err}") from None
+    if not quiet:
+        click.echo(f"wrote {output}", err=True)
 
 
 @main.command()

@@ -30,7 +30,7 @@ import pandas as pd
 import xarray as xr
 
 from .model import Model
-from .run import make_record, prepare_params, run_arrays, time_grid
+from .run import make_record, model_grid, prepare_params, run_arrays
 from .sampling import BLOCK, Sampler
 from .sketch import LogHistogram
 from .uncertainty import Design
@@ -220,7 +220,7 @@ def run_block(
     streamed mode returns only sums and a quantile sketch.
     """
     cm = model.compiled
-    grid, _ = time_grid(months, dt)
+    grid, _ = model_grid(model.spec, months, dt)
     u = draws if draws is not None else sampler.draws(start, stop)  # type: ignore[union-attr]
     counts: dict[str, int] = {}
     drawn = design.values(u)
@@ -489,7 +489,7 @@ def run_ensemble(
     seed: int = 0,
     sampler: str = "lhs",
     months: int | None = None,
-    dt: float = 1.0,
+    dt: float | None = None,
     method: str = "euler",
     outputs: Sequence[OutputDef] | None = None,
     quantiles: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95),
@@ -546,7 +546,8 @@ def run_ensemble(
         members = draws.shape[0]
     keep = members <= KEEP_LIMIT if keep_members is None else keep_members
     smp = None if draws is not None else Sampler(sampler, seed, tuple(design.columns), members)
-    grid, msgs = time_grid(months, dt, max_dt=model.spec.meta.get("max_dt"))
+    grid, msgs = model_grid(model.spec, months, dt)
+    dt = grid.dt  # the model's own step when none was given
     for msg in msgs:
         warnings.warn(msg, stacklevel=2)
     times = np.asarray(grid.report_times)

@@ -19,9 +19,12 @@ import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .spaces import Space
+
 __all__ = [
     "AGGREGATES",
     "FUNCTIONS",
+    "Assemble",
     "Binary",
     "Call",
     "Expr",
@@ -29,6 +32,7 @@ __all__ = [
     "IfElse",
     "Num",
     "Ref",
+    "Take",
     "Unary",
     "as_expr",
     "parse",
@@ -154,6 +158,47 @@ class IfElse(Expr):
         return f"({self.a} if {self.cond} else {self.b})"
 
 
+@dataclass(frozen=True, eq=True)
+class Take(Expr):
+    """Elements of ``a`` picked along one dimension by label (subscripts of imported models).
+
+    With ``to=None``, ``labels`` holds one label: that element is selected and
+    ``dim`` is dropped (Vensim ``x[a1]``).  Otherwise the elements whose
+    ``dim`` label is in ``labels`` are kept and label ``labels[j]`` becomes
+    label ``relabel[j]`` (default: the same label) of dimension ``to``: a
+    restriction to a subrange (``to == dim``), a renamed copy of a dimension,
+    or a Vensim subscript mapping.  Builders create these nodes; formula text
+    has no syntax for them.
+    """
+
+    a: Expr
+    dim: str
+    labels: tuple[str, ...]
+    to: str | None = None
+    relabel: tuple[str, ...] | None = None
+
+    def __str__(self) -> str:
+        if self.to is None:
+            return f"{self.a}[{self.dim}={self.labels[0]!r}]"
+        return f"take({self.a}, {self.dim} -> {self.to}, {list(self.labels)})"
+
+
+@dataclass(frozen=True, eq=True)
+class Assemble(Expr):
+    """A value defined piece by piece: ``parts[k]`` gives the elements of ``spaces[k]``.
+
+    The pieces' element sets are disjoint and share their dimensions; the
+    result lives on their union (Vensim equations defined per subrange or per
+    element).  Builders create these nodes; formula text has no syntax for them.
+    """
+
+    parts: tuple[Expr, ...]
+    spaces: tuple[Space, ...]
+
+    def __str__(self) -> str:
+        return "assemble(" + ", ".join(str(p) for p in self.parts) + ")"
+
+
 #: elementwise functions and their arity (``None``: two or more)
 FUNCTIONS: dict[str, int | None] = {
     "exp": 1,
@@ -171,6 +216,9 @@ FUNCTIONS: dict[str, int | None] = {
     "step": 2,
     "ramp": 3,
     "pulse": 2,
+    # lookup(table, x): the parameter ``table`` interpolated along its last dimension,
+    # whose labels are the x values (a Vensim lookup); flat beyond both ends
+    "lookup": 2,
 }
 #: aggregates over dimensions (``over=``); ``min``/``max`` with one argument aggregate too;
 #: ``cumsum``/``rcumsum`` keep the dimension (running total from the first / the last label)
@@ -206,6 +254,11 @@ def refs(e: Expr) -> Iterator[str]:
         yield from refs(e.cond)
         yield from refs(e.a)
         yield from refs(e.b)
+    elif isinstance(e, Take):
+        yield from refs(e.a)
+    elif isinstance(e, Assemble):
+        for p in e.parts:
+            yield from refs(p)
 
 
 _BINOPS = {

@@ -8,7 +8,9 @@ Supported inputs:
   or ``kind: network`` (a stock-and-flow model written directly);
 * a built-in name: ``england``, ``mersey-care``, ``cwp`` (the Strategy Unit's
   public workbooks, as YAML files in ``models/``) and ``england-capacity``
-  (England with service capacity, waiting lists and escalation).
+  (England with service capacity, waiting lists and escalation);
+* ``.mdl`` (Vensim) / ``.xmile`` (XMILE): imported through PySD's parser
+  (:mod:`simulator.vensim`).
 """
 
 from __future__ import annotations
@@ -132,7 +134,11 @@ def check_model(path: str | Path | None = None) -> tuple[Model | None, Problems]
             allowed="kind: surge or kind: network",
         )
         return None, problems
-    problems.add(f"unknown model file type {suffix!r}", allowed=".xlsx or .yaml")
+    if suffix in (".mdl", ".xmile", ".xml", ".stmx"):
+        from .vensim.importer import check_import
+
+        return check_import(p, problems), problems
+    problems.add(f"unknown model file type {suffix!r}", allowed=".xlsx, .yaml, .mdl or .xmile")
     return None, problems
 
 
@@ -200,17 +206,28 @@ def _surge_model(tables, p: Path, problems: Problems) -> tuple[Model | None, Pro
     return Model(spec, kind="surge", path=p, tables=tables, warnings=problems.warnings), problems
 
 
-def load_model(path: str | Path | None = None) -> Model:
+def load_model(path: str | Path | None = None, *, fallback: str | None = None) -> Model:
     """Load a model file (``.xlsx``, ``.yaml``, ``.mdl``/``.xmile``) or a built-in model by name.
 
-    With no argument, the built-in England surge model.
+    With no argument, the built-in England surge model.  ``fallback="pysd"``
+    returns a Vensim/XMILE model that uses constructs Upstream does not
+    compile as a :class:`simulator.vensim.fallback.PySDModel`, run by PySD.
 
     Raises
     ------
     InputError
         Listing every problem found in the file (sheet/table, row, column, what is allowed).
     """
+    if fallback not in (None, "pysd"):
+        raise ValueError(f"fallback must be None or 'pysd', not {fallback!r}")
     model, problems = check_model(path)
     if model is None:
+        if fallback == "pysd" and path is not None:
+            from .vensim.importer import unsupported_only
+
+            if unsupported_only(problems):
+                from .vensim.fallback import PySDModel
+
+                return PySDModel(_resolve(path), problems.errors)  # type: ignore[return-value]
         raise InputError(problems.errors, problems.warnings)
     return model

@@ -127,6 +127,11 @@ def to_dataset(
         "long_name": "model month",
         "description": "months after month 0 (see the date coordinate)",
     }
+    clock = spec.meta.get("clock") if isinstance(spec.meta, Mapping) else None
+    if clock:  # imported Vensim/XMILE models keep their own time unit
+        unit = str(clock.get("unit") or "")
+        desc = f"time in {unit or 'model units'}"
+        ds["time"].attrs = {"long_name": "model time", "units": unit, "description": desc}
     ds.attrs = {
         "model": spec.name,
         "title": f"Upstream run of {spec.name}",

@@ -59,33 +59,40 @@ class TimeGrid:
 
 
 def time_grid(
-    months: int, dt: float, t0: float = 0.0, max_dt: float | None = None
+    months: int, dt: float, t0: float = 0.0, every: float = 1.0, max_dt: float | None = None
 ) -> tuple[TimeGrid, list[str]]:
-    """The grid from ``t0`` to ``t0 + months - 1`` in steps of ``dt``, and any warnings.
+    """The grid from ``t0`` to ``t0 + (months - 1) * every`` in steps of ``dt``, and any warnings.
 
     The horizon follows the surge model: ``months`` reporting months
     ``0 .. months - 1``.  If ``dt`` does not divide a month, only the whole
-    months that fall on the grid are reported (a warning says which).  A model
-    may declare the largest step it is built for (``max_dt``: a capacity
-    model's narrowest wait band); a larger ``dt`` is warned about.
+    months that fall on the grid are reported (a warning says which).
+    Imported models report every ``every`` time units (Vensim's SAVEPER) from
+    their own start time ``t0``.  A model may declare the largest step it is
+    built for (``max_dt``: a capacity model's narrowest wait band); a larger
+    ``dt`` is warned about.
     """
     if not (isinstance(dt, int | float) and math.isfinite(dt) and dt > 0):
         raise RunError(f"dt must be a positive number of months, not {dt!r}")
     if months < 1:
         raise RunError(f"months must be at least 1, not {months}")
-    t_end = t0 + months - 1
+    t_end = t0 + (months - 1) * every
     n_steps = math.floor((t_end - t0) / dt + 1e-9)
     steps, times = [], []
     for k in range(n_steps + 1):
         t = t0 + k * dt
-        if abs(t - round(t)) < 1e-9:
+        r = (t - t0) / every
+        if abs(r - round(r)) < 1e-9:
             steps.append(k)
-            times.append(float(round(t)))
+            # report times as written (0.3, not 0.30000000000000004)
+            times.append(
+                float(round(t)) if every == 1.0 and t0 == 0.0 else float(f"{t0 + round(r) * every:.12g}")
+            )
     msgs = []
     expected = months
     if len(times) < expected:
+        unit, what = ("a month", "months") if every == 1.0 else (f"the report interval {every:g}", "times")
         msgs.append(
-            f"dt={dt:g} does not divide a month: only months {', '.join(f'{t:g}' for t in times[:8])}"
+            f"dt={dt:g} does not divide {unit}: only {what} {', '.join(f'{t:g}' for t in times[:8])}"
             f"{' ...' if len(times) > 8 else ''} fall on the step grid and are reported"
         )
     if max_dt is not None and dt > max_dt + 1e-12:
@@ -94,6 +101,26 @@ def time_grid(
             "wait bands may be overdrawn; use dt <= the narrowest band"
         )
     return TimeGrid(t0, float(dt), n_steps, tuple(steps), tuple(times)), msgs
+
+
+def model_grid(spec: ModelSpec, months: int, dt: float | None = None) -> tuple[TimeGrid, list[str]]:
+    """A model's time grid: its own clock for imported models, whole months otherwise.
+
+    Imported models carry their start time, step and report interval in
+    ``spec.meta["clock"]``; ``dt=None`` takes the model's own step (1 month for
+    surge models).  Capacity models declare the largest step their wait bands
+    allow (``spec.meta["max_dt"]``).
+    """
+    clock = spec.meta.get("clock") or {}
+    if dt is None:
+        dt = float(clock.get("dt", 1.0))
+    return time_grid(
+        months,
+        dt,
+        float(clock.get("t0", 0.0)),
+        float(clock.get("every", 1.0)),
+        max_dt=spec.meta.get("max_dt"),
+    )
 
 
 def prepare_params(
@@ -228,6 +255,10 @@ def default_chunk_size(cm: CompiledModel) -> int:
     """
     per_member = 8 * (cm.n_stocks + 2 * sum(len(b.of) for b in cm.transfers))
     m = int(CHUNK_BYTES // max(per_member, 1))
+    if any(b.value.state for b in cm.inflows):
+        # formulas over the state (imported Vensim models) make a temporary per node and
+        # step: 64-256 members per chunk ran fastest on the imported England model
+        m = min(m, 128)
     return int(min(512, max(32, m)))
 
 
@@ -329,7 +360,7 @@ def simulate(
     model: Model | ModelSpec | CompiledModel,
     *,
     months: int | None = None,
-    dt: float = 1.0,
+    dt: float | None = None,
     method: str = "euler",
     params: Mapping[str, object] | None = None,
     record: Iterable[str] | Mapping[str, Sequence[str] | None] | None = None,
@@ -347,7 +378,8 @@ def simulate(
         Reporting months ``0 .. months - 1`` (default: the model's horizon, the
         length of the surge curves).
     dt
-        Integration step in months (default 1, the surge model's default).
+        Integration step in months (default 1, the surge model's default; an imported
+        model's own TIME STEP).
     method
         ``"euler"`` (the surge model's) or ``"rk4"``.
     params
@@ -370,6 +402,11 @@ def simulate(
         people for stocks, people per month for flows.  Coordinates ``time``
         (months) and, where the model has a start month, ``date``.
     """
+    if getattr(model, "kind", None) == "pysd":
+        # a Vensim/XMILE model Upstream cannot compile, run member by member through PySD
+        return model.simulate(  # type: ignore[union-attr]
+            months=months, dt=dt, params=params, record=record, workers=workers, progress=progress
+        )
     if isinstance(model, Model):
         cm, mobj = model.compiled, model
     elif isinstance(model, ModelSpec):
@@ -380,7 +417,7 @@ def simulate(
         cm, mobj = model, None
     spec = cm.spec
     horizon = int(months if months is not None else spec.horizon)
-    grid, msgs = time_grid(horizon, dt, max_dt=spec.meta.get("max_dt"))
+    grid, msgs = model_grid(spec, horizon, dt)
     for msg in msgs:
         warnings.warn(msg, stacklevel=2)
     arrays, members = prepare_params(cm, params)

@@ -119,7 +119,7 @@ def test_member_specific_path_equals_matrix_path(spec):
     one = run_arrays(cm, base, 1, grid, items)
     two = run_arrays(cm, doubled, 2, grid, items)
     for k in one:
-        np.testing.assert_allclose(two[k][1], one[k][0], rtol=1e-11, atol=1e-8)
+        np.testing.assert_allclose(two[k][1], one[k][0], rtol=1e-11, atol=1e-8, err_msg=k)
 
 
 def test_sink_from_conservation_equals_stepped_sink(england):
