@@ -553,6 +553,7 @@ def integrate(
         fused = _Fused(cm, m, dt, static_coef, dynamic_t)
 
     def euler_fused(xx: np.ndarray, t: float) -> None:
+        nonlocal cum_in
         p, ctx = step_context(xx, t)
         if dynamic_t and (dyn_moves_alone or last["p"] is not p):
             coef = {b.name: _f(_full(b.coef.eval(ctx), len(b.of))) for b in dynamic_t}
@@ -561,6 +562,8 @@ def integrate(
         gains = fused.gains(xx)
         for ib in inflows:
             v = _full(ib.value.eval(ctx), n_of(ib)) * dt
+            if sink is not None:  # the sink is recovered from conservation when recorded
+                cum_in = cum_in + v.sum(axis=1)
             _apply(ib.dst_scatter, gains, _compact(ib.dst_scatter, v))
             for sc in ib.tally_scatters:
                 _apply(sc, gains, _compact(sc, v))
