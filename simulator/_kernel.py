@@ -253,6 +253,18 @@ class _Fused:
                 self.coef[:, self.cols[name]] = c * self.dt
         self._keep()
 
+    def write(self, name: str, c: np.ndarray) -> None:
+        """A flow's new coefficient (per month, any broadcastable shape) straight into the buffer.
+
+        One pass, no intermediate copies; call :meth:`refresh` after the last one.
+        """
+        if name in self.names:
+            np.multiply(c, self.dt, out=self.coef[:, self.cols[name]])
+
+    def refresh(self) -> None:
+        """Recompute the losses after :meth:`write`."""
+        self._keep()
+
     def gains(self, x: np.ndarray) -> np.ndarray:
         """People moved into each stock this step, ``(m, S)`` (losses from sources excluded)."""
         np.take(x.T, self.of, axis=0, out=self.buf.T)
@@ -555,7 +567,11 @@ def integrate(
     def euler_fused(xx: np.ndarray, t: float) -> None:
         nonlocal cum_in
         p, ctx = step_context(xx, t)
-        if dynamic_t and (dyn_moves_alone or last["p"] is not p):
+        if dynamic_t and dyn_moves_alone:  # coefficients follow the state: written in place
+            for b in dynamic_t:
+                fused.write(b.name, b.coef.eval(ctx))
+            fused.refresh()
+        elif dynamic_t and last["p"] is not p:  # kept: recording reuses them until params change
             coef = {b.name: _f(_full(b.coef.eval(ctx), len(b.of))) for b in dynamic_t}
             fused.update(coef)
             last.update(p=p, coef=coef)

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ._workers import can_fork, shared_empty
 from .model import Model
 from .run import make_record, model_grid, prepare_params, run_arrays
 from .sampling import BLOCK, Sampler
@@ -240,7 +241,8 @@ def run_block(
     if out is None:  # this block's own series-major storage (T, n, m)
         sizes = {o.name: len(spaces[o.variables[0]]) for o in direct}
         sizes.update({o.name: sizes[o.ratio[0]] for o in outputs if o.ratio})
-        store = {o.name: np.empty((len(times), sizes[o.name], m)) for o in outputs}
+        alloc = shared_empty if can_fork() else np.empty
+        store = {o.name: alloc((len(times), sizes[o.name], m)) for o in outputs}
         out = _member_views(store, 0, m)
     else:
         store = {}
@@ -433,13 +435,24 @@ def _reduce_kept(full: Mapping[str, np.ndarray], quantiles: Sequence[float], tim
     return allv, stats
 
 
-def _reduce_streamed(blocks: Sequence[_Block], quantiles: Sequence[float], members: int) -> dict:
+def _absorb(running: LogHistogram | None, blk: _Block) -> LogHistogram | None:
+    """Merge a finished block's sketch into the running one and drop it (memory stays bounded)."""
+    if blk.sketch is None:
+        return running
+    if running is None:
+        running, blk.sketch = blk.sketch, None
+        return running
+    running.merge(blk.sketch)
+    blk.sketch = None
+    return running
+
+
+def _reduce_streamed(
+    blocks: Sequence[_Block], sketch: LogHistogram, quantiles: Sequence[float], members: int
+) -> dict:
     blocks = sorted(blocks, key=lambda b: b.start)
     names = list(blocks[0].means)
-    sk = blocks[0].sketch
-    for b in blocks[1:]:
-        sk.merge(b.sketch)
-    flat = sk.quantiles(np.asarray(quantiles))
+    flat = sketch.quantiles(np.asarray(quantiles))
     out, pos = {}, 0
     for k in names:
         # Chan et al.'s pairwise update: stable, and deterministic in block order
@@ -570,14 +583,18 @@ def run_ensemble(
         bar = tqdm(total=members, unit="member", desc=name or f"ensemble of {model.name}")
     coords = {d: model.spec.dims[d] for o in outputs for d in o.keep}
     shapes = {o.name: (len(times), *(len(coords[d]) for d in o.keep)) for o in outputs}
-    full = {o.name: np.empty((*shapes[o.name], members)) for o in outputs} if keep else None
+    # kept outputs live in shared memory where chunks run in forked workers (written in place)
+    alloc = shared_empty if can_fork() and dask_client is None else np.empty
+    full = {o.name: alloc((*shapes[o.name], members)) for o in outputs} if keep else None
     blocks: list[_Block] = []
+    sketch: LogHistogram | None = None  # counts are integers: merge order does not matter
     try:
         if dask_client is None:
             for a, b in bounds:
                 d = None if draws is None else draws[a:b]
                 views = None if full is None else _member_views(full, a, b)
                 blocks.append(run_block(model, design, smp, d, a, b, out=views, **kw))
+                sketch = _absorb(sketch, blocks[-1])
                 if bar:
                     bar.update(b - a)
         else:
@@ -598,6 +615,7 @@ def run_ensemble(
                         full[k][..., blk.start : blk.stop] = v.reshape(*shapes[k], blk.stop - blk.start)
                     blk.monthly = {}
                 blocks.append(blk)
+                sketch = _absorb(sketch, blk)
                 if bar:
                     bar.update(blk.stop - blk.start)
     finally:
@@ -631,7 +649,8 @@ def run_ensemble(
             mcoords["factor"] = [g.name for g in design.groups]
         member_ds = xr.Dataset(mdata, coords=mcoords)
     else:
-        stats = _reduce_streamed(blocks, quantiles, members)
+        assert sketch is not None
+        stats = _reduce_streamed(blocks, sketch, quantiles, members)
     summary = _summary_dataset(stats, outputs, quantiles, times, coords)
     if model.spec.start:
         months_td = np.round(times).astype("int64").astype("timedelta64[M]")

@@ -13,7 +13,6 @@ import math
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +20,7 @@ import xarray as xr
 from threadpoolctl import ThreadpoolController
 
 from ._kernel import RecordItem, integrate
+from ._workers import can_fork, is_shared, run_chunks, shared_empty
 from .compiler import CompiledModel
 from .model import Model
 from .spaces import SCALAR, Space, aggregation_matrix
@@ -280,9 +280,11 @@ def run_arrays(
 ) -> dict[str, np.ndarray]:
     """Run ``members`` members in chunks; return name -> ``(members, reports, n_out)``.
 
-    Chunks run on a pool of ``workers`` threads (default: every core).  The
-    result does not depend on the chunk size or the number of workers.  ``out``
-    gives arrays to fill (e.g. views into a whole ensemble's storage).
+    Chunks run on ``workers`` forked processes where the platform can fork,
+    threads otherwise (default: every core; see :mod:`simulator._workers`).  The
+    result does not depend on the chunk size, the number of workers or how they
+    run.  ``out`` gives arrays to fill (e.g. views into a whole ensemble's
+    storage; in shared memory they are written by the workers directly).
     ``allow_matrix`` (default: when no parameter has a member axis) lets the
     kernel use one constant step matrix; it is decided for the whole run so that
     chunking never changes a result.
@@ -299,11 +301,16 @@ def run_arrays(
     if allow_matrix is None:
         allow_matrix = not any(v.shape[0] > 1 for v in params.values())
 
+    n_workers = workers or (os.cpu_count() or 1)
+    # forked workers pay a fork per run: worth it from a few chunks per worker
+    processes = n_workers > 1 and len(bounds) >= 2 * n_workers and can_fork()
+    target = {k: v if not processes or is_shared(v) else shared_empty(v.shape) for k, v in out.items()}
+
     def one(ab: tuple[int, int]) -> tuple[int, int]:
         a, b = ab
         sub = {k: (v[a:b] if v.shape[0] > 1 else v) for k, v in params.items()}
         pa = None if param_at is None else (lambda t, _s=sub: param_at(_s, t))
-        views = {k: v[a:b] for k, v in out.items()}
+        views = {k: v[a:b] for k, v in target.items()}
         res = integrate(
             cm,
             sub,
@@ -320,15 +327,17 @@ def run_arrays(
             dest=views,
         )
         for k, v in res.items():
-            if v is not views.get(k):  # recorded straight into ``out`` otherwise
-                out[k][a:b] = v
+            if v is not views.get(k):  # recorded straight into ``target`` otherwise
+                target[k][a:b] = v
         return ab
 
-    n_workers = workers or (os.cpu_count() or 1)
     # one BLAS thread per worker: the small matrix products of a step only lose time to
     # BLAS's own threads, and chunks already run in parallel
     with _blas().limit(limits=1, user_api="blas"):
-        _run_chunks(one, bounds, n_workers, progress)
+        run_chunks(one, bounds, n_workers, progress, processes)
+    for k, v in target.items():
+        if v is not out[k]:
+            out[k][...] = v
     return out
 
 
@@ -341,19 +350,6 @@ def _blas() -> ThreadpoolController:
     if _CONTROLLER is None:
         _CONTROLLER = ThreadpoolController()
     return _CONTROLLER
-
-
-def _run_chunks(one, bounds, n_workers, progress) -> None:
-    if n_workers <= 1 or len(bounds) == 1:
-        for ab in bounds:
-            one(ab)
-            if progress:
-                progress(ab[1] - ab[0])
-    else:
-        with ThreadPoolExecutor(max_workers=n_workers) as pool:
-            for a, b in pool.map(one, bounds):
-                if progress:
-                    progress(b - a)
 
 
 def simulate(

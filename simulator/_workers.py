@@ -1,0 +1,100 @@
+"""Running chunks of members in parallel: forked worker processes or threads.
+
+A step of a model is a few dozen numpy calls on small arrays, so much of its
+time is Python holding the GIL: threads share one interpreter and barely
+scale.  Where the platform can ``fork`` (Linux, macOS with the fork start
+method), chunks run in forked worker processes instead.  The children inherit
+the compiled model, the parameter arrays and the closure that runs a chunk;
+they write their results into **shared memory** (anonymous ``mmap``), so
+nothing is pickled but the chunk bounds.  Results are bit-identical to a
+serial run: each chunk is computed by the same code on the same inputs.
+
+Elsewhere (Windows, inside a daemonic dask worker, or when
+``UPSTREAM_PARALLEL=threads``) chunks run on threads as before.
+"""
+
+from __future__ import annotations
+
+import mmap
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+__all__ = ["can_fork", "is_shared", "run_chunks", "shared_empty"]
+
+Bounds = tuple[int, int]
+#: the chunk runner the forked children call (set just before the pool forks)
+_JOB: Callable[[Bounds], Bounds] | None = None
+
+
+def shared_empty(shape: Sequence[int], dtype=float) -> np.ndarray:
+    """An uninitialised array in memory that forked worker processes write into.
+
+    Anonymous shared ``mmap``: pages are allocated when first touched, and a
+    child's writes are seen by the parent.
+    """
+    count = int(np.prod(shape, dtype=np.int64))
+    size = max(count * np.dtype(dtype).itemsize, 1)
+    buf = mmap.mmap(-1, size)
+    return np.frombuffer(buf, dtype=dtype, count=count).reshape(tuple(shape))
+
+
+def is_shared(a: np.ndarray) -> bool:
+    """Whether ``a`` (or what it views) lives in memory made by :func:`shared_empty`."""
+    b: object = a
+    while b is not None:
+        if isinstance(b, mmap.mmap):
+            return True
+        b = getattr(b, "base", None) if isinstance(b, np.ndarray) else getattr(b, "obj", None)
+    return False
+
+
+def can_fork() -> bool:
+    """Whether chunks may run in forked processes here."""
+    if os.environ.get("UPSTREAM_PARALLEL", "").lower() == "threads":
+        return False
+    if os.name != "posix" or "fork" not in mp.get_all_start_methods():
+        return False
+    return not mp.current_process().daemon  # daemonic (e.g. dask) workers cannot have children
+
+
+def _call(ab: Bounds) -> Bounds:
+    assert _JOB is not None
+    return _JOB(ab)
+
+
+def run_chunks(
+    one: Callable[[Bounds], Bounds],
+    bounds: Sequence[Bounds],
+    workers: int,
+    progress: Callable[[int], None] | None,
+    processes: bool,
+) -> None:
+    """Run ``one`` on every chunk: serially, on forked processes, or on threads.
+
+    With ``processes``, ``one`` must write its results into shared memory.
+    """
+    global _JOB
+    if workers <= 1 or len(bounds) == 1:
+        for ab in bounds:
+            one(ab)
+            if progress:
+                progress(ab[1] - ab[0])
+        return
+    if processes:
+        _JOB = one
+        try:
+            with mp.get_context("fork").Pool(min(workers, len(bounds))) as pool:
+                for a, b in pool.imap_unordered(_call, bounds):
+                    if progress:
+                        progress(b - a)
+        finally:
+            _JOB = None
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for a, b in pool.map(one, bounds):
+            if progress:
+                progress(b - a)
