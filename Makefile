@@ -27,6 +27,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_core.py
+	$(BIN)/python benchmarks/bench_ensembles.py
+	$(BIN)/python benchmarks/bench_interventions.py
+	$(BIN)/python benchmarks/bench_capacity.py
 	$(BIN)/python benchmarks/bench_vensim.py
 
 lint: $(STAMP)
