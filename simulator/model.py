@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from .compiler import CompiledModel, compile_spec
-from .problems import Problem
-from .spec import ModelSpec
+from .problems import Problem, Problems
+from .spec import ModelSpec, SpecError
 from .surge.tables import SurgeTables
 
 __all__ = ["Model"]
@@ -173,3 +173,15 @@ class Model:
             )
             out[col] = (("time", "service"), arr, {"units": unit, "description": desc})
         return out
+
+
+def compiled_model(spec: ModelSpec, kind: str, path: Path | None, problems: Problems) -> Model | None:
+    """A model compiled now, so structural errors surface at load as problems (``None`` if any)."""
+    model = Model(spec, kind=kind, path=path, warnings=problems.warnings)
+    try:
+        model.compiled  # noqa: B018 - compiling is the check
+    except SpecError as err:
+        for m in err.problems:
+            problems.add(m)
+        return None
+    return model

@@ -34,7 +34,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .expr import FormulaError
-from .model import Model
+from .model import Model, compiled_model
 from .problems import Problems
 from .spaces import SpaceError
 from .spec import ModelSpec, SpecError
@@ -111,11 +111,4 @@ def read_network(root: Located, path: Path, problems: Problems) -> Model | None:
         problems.add(msg)
     if problems.errors:
         return None
-    model = Model(spec, kind="network", path=path, warnings=problems.warnings)
-    try:
-        model.compiled  # noqa: B018 - compile now so structural errors surface at load
-    except SpecError as err:
-        for m in err.problems:
-            problems.add(m)
-        return None
-    return model
+    return compiled_model(spec, "network", path, problems)

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..expr import Assemble, Binary, Call, Expr, IfElse, Num, Ref, Unary, refs
-from ..model import Model
+from ..model import Model, compiled_model
 from ..problems import InputError, Problems
 from ..spaces import SCALAR, Space, dense_space
 from ..spec import Aux, Flow, ModelSpec, Param, SpecError, Stock
@@ -638,14 +638,7 @@ def check_import(path: Path, problems: Problems) -> Model | None:
     spec = None if abstract is None else Importer(abstract, path, problems).build()
     if spec is None:
         return None
-    model = Model(spec, kind="vensim", path=path, warnings=problems.warnings)
-    try:
-        model.compiled  # noqa: B018 - compile now so structural errors surface at load
-    except SpecError as err:
-        for m in err.problems:
-            problems.add(m)
-        return None
-    return model
+    return compiled_model(spec, "vensim", path, problems)
 
 
 def unsupported_only(problems: Problems) -> bool:
