@@ -23,11 +23,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["can_fork", "is_shared", "run_chunks", "shared_empty"]
+__all__ = ["can_fork", "is_shared", "parallel_map", "run_chunks", "shared_empty"]
 
 Bounds = tuple[int, int]
 #: the chunk runner the forked children call (set just before the pool forks)
 _JOB: Callable[[Bounds], Bounds] | None = None
+#: the function and items of :func:`parallel_map` (inherited by the forked children)
+_MAP: tuple[Callable, Sequence] | None = None
 
 
 def shared_empty(shape: Sequence[int], dtype=float) -> np.ndarray:
@@ -98,3 +100,31 @@ def run_chunks(
         for a, b in pool.map(one, bounds):
             if progress:
                 progress(b - a)
+
+
+def _map_call(i: int):
+    assert _MAP is not None
+    fn, items = _MAP
+    return fn(items[i])
+
+
+def parallel_map(fn: Callable, items: Sequence, workers: int | None = None) -> list:
+    """``[fn(x) for x in items]`` on forked processes (threads where forking is not possible).
+
+    The items and the function are inherited by the children, not pickled; only
+    the results travel back, so this suits large inputs and small outputs
+    (quantiles of many members, draws for a block).  Order is kept.
+    """
+    global _MAP
+    n = workers or (os.cpu_count() or 1)
+    if n <= 1 or len(items) <= 1:
+        return [fn(x) for x in items]
+    if not can_fork():
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            return list(pool.map(fn, items))
+    _MAP = (fn, items)
+    try:
+        with mp.get_context("fork").Pool(min(n, len(items))) as pool:
+            return pool.map(_map_call, range(len(items)), chunksize=1)
+    finally:
+        _MAP = None

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._workers import can_fork, shared_empty
+from ._workers import can_fork, parallel_map, shared_empty
 from .model import Model
 from .run import make_record, model_grid, prepare_params, run_arrays
 from .sampling import BLOCK, Sampler
@@ -426,13 +426,19 @@ def _summary_dataset(
 
 def _reduce_kept(full: Mapping[str, np.ndarray], quantiles: Sequence[float], times: np.ndarray) -> dict:
     """mean, sd and quantiles of every output from all members' values."""
-    allv = {**full, **_scalars(full, times)}
-    # numpy's sorts release the GIL: reduce the outputs on all cores
-    from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor() as pool:
-        stats = dict(zip(allv, pool.map(lambda a: _stats(a, quantiles), allv.values())))
-    return allv, stats
+    def one(item):
+        name, a = item
+        sc = _scalars({name: a}, times)
+        return sc, {name: _stats(a, quantiles), **{k: _stats(v, quantiles) for k, v in sc.items()}}
+
+    # outputs reduce independently: on forked workers (the members are inherited, not copied)
+    allv: dict[str, np.ndarray] = dict(full)
+    stats: dict[str, np.ndarray] = {}
+    for sc, st in parallel_map(one, list(full.items())):
+        allv.update(sc)
+        stats.update(st)
+    return allv, {k: stats[k] for k in allv}
 
 
 def _absorb(running: LogHistogram | None, blk: _Block) -> LogHistogram | None:
