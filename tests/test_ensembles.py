@@ -279,3 +279,14 @@ def test_curve_baselines_equal_single_runs(curve):
         rtol=1e-12,
     )
     assert s.model.curve_note.lower().replace(" ", "-") == curve
+
+
+def test_fast_beta_inverse_matches_scipy():
+    from scipy import stats
+
+    from simulator.distributions import beta_ppf
+
+    u = np.random.default_rng(0).random((2000, 7))
+    u[0, :4] = [0.0, 1.0, 1e-12, 1 - 1e-12]
+    for a, b in [(2.5, 3.1), (1.0, 5.0), (5.0, 1.0), (3.0, 3.0), (4.2, 1.8), (0.5, 0.7), (1.000001, 4.9)]:
+        np.testing.assert_allclose(beta_ppf(u, a, b), stats.beta.ppf(u, a, b), rtol=1e-12, atol=1e-13)
