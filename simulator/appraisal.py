@@ -351,14 +351,26 @@ class Appraisal:
 
     @property
     def outcomes(self) -> dict[str, str]:
-        """Outcome keys and labels of this appraisal (waiting lists only for capacity models)."""
+        """Outcome keys and labels (waiting lists for capacity models; variables for other models)."""
+        if self.meta.get("variables"):
+            return {v: f"{v} (total) averted" for v in self.meta["variables"]}  # type: ignore[union-attr]
         if "waiting_months" in self.members:
             return {**self.OUTCOMES, **self.CAPACITY_OUTCOMES}
         return dict(self.OUTCOMES)
 
+    @property
+    def main_outcome(self) -> str:
+        """The outcome costs are divided by: referrals, or a non-surge model's first variable."""
+        return next(iter(self.outcomes)) if self.meta.get("variables") else "referrals"
+
     def averted(self, outcome: str = "referrals") -> xr.DataArray:
         """Baseline minus package, per member (positive = better), for an outcome."""
         m = self.members
+        if self.meta.get("variables"):
+            if outcome not in self.outcomes:
+                raise KeyError(f"outcome {outcome!r} is not one of {', '.join(self.outcomes)}")
+            total = m[f"total_{outcome}"]
+            return total.sel(package=BASELINE) - total
         total = {
             "referrals": m["referrals"].sum("service"),
             "starts": m["starts"].sum("service"),
@@ -385,14 +397,16 @@ class Appraisal:
             cost = self.members["cost"].sel(package=p).to_numpy()
             q = np.quantile(cost, quantiles)
             row["cost median"], row["cost low"], row["cost high"] = q[1], q[0], q[2]
-            averted = self.averted("referrals").sel(package=p).to_numpy()
+            main = self.main_outcome
+            unit = "referral" if main == "referrals" else main
+            averted = self.averted(main).sel(package=p).to_numpy()
             with np.errstate(divide="ignore", invalid="ignore"):
                 per = np.where(averted > 0, cost / averted, np.nan)
             ok = per[np.isfinite(per)]
             q = np.quantile(ok, quantiles) if len(ok) else [np.nan] * 3
-            row["cost per referral averted median"] = q[1]
-            row["cost per referral averted low"], row["cost per referral averted high"] = q[0], q[2]
-            row["share of members averting referrals"] = float(np.mean(averted > 0))
+            row[f"cost per {unit} averted median"] = q[1]
+            row[f"cost per {unit} averted low"], row[f"cost per {unit} averted high"] = q[0], q[2]
+            row[f"share of members averting {main}"] = float(np.mean(averted > 0))
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -400,7 +414,9 @@ class Appraisal:
         """The outcome table as text: ``median [low to high]``."""
         t = self.table()
         out = pd.DataFrame({"Package": t["package"]})
-        for label in [*self.outcomes.values(), "cost", "cost per referral averted"]:
+        main = self.main_outcome
+        per = f"cost per {'referral' if main == 'referrals' else main} averted"
+        for label in [*self.outcomes.values(), "cost", per]:
             fmt = "£{:,.0f}" if label.startswith("cost") else "{:,.0f}"
             out[label] = [
                 f"{fmt.format(m)} [{fmt.format(a)} to {fmt.format(b)}]"
@@ -445,20 +461,43 @@ def appraise(
     seed: int = 0,
     sampler: str = "lhs",
     months: int | None = None,
-    dt: float = 1.0,
+    dt: float | None = None,
     method: str = "euler",
     crisis: Sequence[str] | None = None,
     block_size: int = BLOCK,
     chunk_size: int | None = None,
     workers: int | None = None,
     progress: bool = False,
+    outcomes: Sequence[str] | None = None,
 ) -> Appraisal:
     """Run the baseline and every package on common draws; per-member outcomes.
 
     ``design`` is the scenario's uncertainty (its groups, resolved on the model
     again because diversions may add paths); ``crisis`` lists the crisis
-    services (default: by name, :data:`CRISIS_WORDS`).
+    services (default: by name, :data:`CRISIS_WORDS`).  Models that are not
+    surge models (network models, Vensim imports) are measured by their own
+    variables, ``outcomes`` (default every stock): see
+    :func:`simulator.appraisal_generic.appraise_variables`.
     """
+    if model.tables is None:
+        from .appraisal_generic import appraise_variables
+
+        return appraise_variables(
+            model,
+            packages,
+            design=design,
+            outcomes=outcomes,
+            members=members,
+            seed=seed,
+            sampler=sampler,
+            months=months,
+            dt=dt,
+            method=method,
+            block_size=block_size,
+            chunk_size=chunk_size,
+            workers=workers,
+            progress=progress,
+        )
     all_iv = [iv for p in packages for iv in p.interventions]
     model = _prepare_model(model, all_iv)
     cm = model.compiled
@@ -610,7 +649,7 @@ def appraise(
             "time": np.asarray(grid.report_times),
         },
     )
-    meta = {"members": members, "seed": seed, "sampler": sampler, "months": months, "dt": dt}
+    meta = {"members": members, "seed": seed, "sampler": sampler, "months": months, "dt": grid.dt}
     return Appraisal(ds, names, crisis, meta)
 
 
@@ -620,7 +659,7 @@ def simulate_package(
     *,
     params: Mapping[str, object] | None = None,
     months: int | None = None,
-    dt: float = 1.0,
+    dt: float | None = None,
     method: str = "euler",
     record=None,
     quantile: float = 0.5,
@@ -650,5 +689,5 @@ def simulate_package(
     items, spaces = make_record(cm, record)
     out = run_arrays(cm, p, 1, grid, items, method=method, allow_matrix=False, **extra)
     return to_dataset(
-        cm, out, spaces, grid, prepared, attrs={"dt": dt, "method": method, "package": package.name}
+        cm, out, spaces, grid, prepared, attrs={"dt": grid.dt, "method": method, "package": package.name}
     )

@@ -555,6 +555,12 @@ def curves(source, output, months, quiet) -> None:
 )
 @click.option("--seed", type=click.IntRange(min=0), help="Seed (default: the scenario's).")
 @click.option("--service", "services", multiple=True, help="Service to analyse (repeat).")
+@click.option(
+    "--variable",
+    "variables",
+    multiple=True,
+    help="Other models: variable to analyse (repeat; default every stock).",
+)
 @click.option("--no-second-order", is_flag=True, help="Sobol: skip second-order indices (fewer runs).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write all indices as CSV.")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), help="Ranked bars of the main index.")
@@ -562,7 +568,7 @@ def curves(source, output, months, quiet) -> None:
 @click.option("--quiet", "-q", is_flag=True)
 @handle_errors
 def sensitivity(
-    scenario, method, n, seed, services, no_second_order, output, plot_file, heatmap, quiet
+    scenario, method, n, seed, services, variables, no_second_order, output, plot_file, heatmap, quiet
 ) -> None:
     """Global sensitivity of a SCENARIO's outputs to its uncertainty groups (SALib)."""
     from .sensitivity import sensitivity_analysis
@@ -578,16 +584,22 @@ def sensitivity(
         dt=sc.dt,
         run_method=sc.method,
         services=list(services) or sc.services or None,
+        variables=list(variables) or None,
         second_order=not no_second_order,
         progress=not quiet,
     )
     click.echo(f"{sc.name}: {method}, {res.runs:,} runs")
-    for svc in res.meta["services"]:
-        for out in ("referrals_total", "caseload_peak"):
-            r = res.ranking(out, svc).head(8)
-            click.echo(f"\n{svc}: {out} ({r['index'].iloc[0] if len(r) else ''}, 95% interval)")
-            for f, v, c in zip(r["factor"], r["value"], r["conf"]):
-                click.echo(f"  {f:<45} {v:10.4g}  +/- {c:.3g}")
+    if res.meta.get("variables"):
+        shown = [("", f"{v}_{k}") for v in res.meta["variables"] for k in ("final", "peak")]
+    else:
+        shown = [(svc, out) for svc in res.meta["services"] for out in ("referrals_total", "caseload_peak")]
+    for svc, out in shown:
+        r = res.ranking(out, svc).head(8)
+        click.echo(
+            f"\n{svc + ': ' if svc else ''}{out} ({r['index'].iloc[0] if len(r) else ''}, 95% interval)"
+        )
+        for f, v, c in zip(r["factor"], r["value"], r["conf"]):
+            click.echo(f"  {f:<45} {v:10.4g}  +/- {c:.3g}")
     if output:
         from .export import atomic_path
 
@@ -616,10 +628,10 @@ def sensitivity(
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed (default: the scenario's).")
 @click.option(
     "--outcome",
-    type=click.Choice(["referrals", "starts", "at_risk", "contacts", "crisis", "waiting", "escalations"]),
-    default="referrals",
-    show_default=True,
-    help="Outcome for the probability table and the frontier (waiting, escalations: capacity models).",
+    default=None,
+    help="Outcome for the probability table and the frontier: referrals (default), starts, at_risk, "
+    "contacts, crisis; waiting, escalations for capacity models; a variable of any other model "
+    "(default its first stock).",
 )
 @click.option("--crisis-service", "crisis", multiple=True, help="Crisis service (repeat); default by name.")
 @click.option(
@@ -641,6 +653,8 @@ def compare_interventions(
     from .interventions import load_package
 
     sc = _scenario(scenario)
+    if plot_time and sc.model.tables is None:
+        raise CLIError("--plot-time draws referrals averted over time: it needs a surge model")
     base = sc.path.parent.parent if sc.path is not None else Path.cwd()
     pkgs = [load_package(p, base) for p in packages]
     a = appraise(
@@ -656,14 +670,16 @@ def compare_interventions(
         crisis=list(crisis) or None,
         progress=not quiet,
     )
+    outcome = outcome or a.main_outcome
     if outcome not in a.outcomes:
-        raise CLIError(f"outcome {outcome!r} needs a model with capacity (waiting lists)")
+        raise CLIError(f"outcome {outcome!r} is not one of this comparison's: {', '.join(a.outcomes)}")
     click.echo(f"{sc.name}: {a.meta['members']:,} members per package, common draws; median [5% to 95%]")
     click.echo(a.format_table())
     click.echo(f"\nP(row averts more {outcome} than column):")
     click.echo(a.beats(outcome).round(2).to_string())
     if not quiet:
-        click.echo("crisis services: " + ", ".join(a.crisis), err=True)
+        if a.crisis:
+            click.echo("crisis services: " + ", ".join(a.crisis), err=True)
     if output:
         from .export import atomic_path, format_from_suffix
 

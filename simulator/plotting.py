@@ -261,14 +261,23 @@ def plot_fan(
     return fig
 
 
-def plot_ranking(sens, output: str = "referrals_total", service: str | None = None, top: int = 15):
-    """Ranked bars of the main sensitivity index with confidence intervals."""
+def plot_ranking(sens, output: str | None = None, service: str | None = None, top: int = 15):
+    """Ranked bars of the main sensitivity index with confidence intervals.
+
+    Default: referrals of the first service analysed, or the final value of the
+    first variable of a model that is not a surge model.
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    service = service or sens.meta["services"][0]
+    if sens.meta.get("variables"):
+        output = output or f"{sens.meta['variables'][0]}_final"
+        service = ""
+    else:
+        output = output or "referrals_total"
+        service = service or sens.meta["services"][0]
     r = sens.ranking(output, service).head(top)
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(r) + 1.5))
     y = np.arange(len(r))[::-1]
@@ -276,7 +285,7 @@ def plot_ranking(sens, output: str = "referrals_total", service: str | None = No
     ax.set_yticks(y, r["factor"], fontsize=8)
     key = r["index"].iloc[0] if len(r) else ""
     ax.set_xlabel(f"{sens.method} {key} (95% interval)")
-    ax.set_title(f"{service}: {output}", fontsize=10)
+    ax.set_title(f"{service}: {output}" if service else output, fontsize=10)
     if sens.method == "sobol":
         s1 = sens.indices
         s1 = s1[
@@ -290,17 +299,22 @@ def plot_ranking(sens, output: str = "referrals_total", service: str | None = No
 
 
 def plot_heatmap(sens, service: str | None = None, index: str = "ST", top: int = 12):
-    """Sobol index of each factor month by month (monthly referrals of one service)."""
+    """Sobol index of each factor month by month.
+
+    Monthly referrals of one service, or a non-surge model's first variable at
+    every reported time.
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    service = service or sens.meta["services"][0]
+    what = "referrals"
+    if sens.meta.get("variables"):
+        what, service = sens.meta["variables"][0], ""
+    service = service if service is not None else sens.meta["services"][0]
     d = sens.indices
-    d = d[
-        (d["output"] == "referrals") & (d["service"] == service) & (d["index"] == index) & d["month"].notna()
-    ]
+    d = d[(d["output"] == what) & (d["service"] == service) & (d["index"] == index) & d["month"].notna()]
     if d.empty:
         raise ValueError("no month-by-month indices: run Sobol with monthly analysis")
     table = d.pivot(index="factor", columns="month", values="value")
@@ -312,8 +326,9 @@ def plot_heatmap(sens, service: str | None = None, index: str = "ST", top: int =
     )
     ax.set_yticks(range(len(table)), table.index, fontsize=8)
     ax.set_xticks(range(0, table.shape[1], 3), [f"{int(m)}" for m in table.columns[::3]], fontsize=8)
-    ax.set_xlabel("month")
-    ax.set_title(f"{service}: monthly referrals, Sobol {index} by month", fontsize=10)
+    ax.set_xlabel("month" if what == "referrals" else "time")
+    title = f"{service}: monthly referrals" if what == "referrals" else what
+    ax.set_title(f"{title}, Sobol {index} by {'month' if what == 'referrals' else 'time'}", fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.03)
     fig.tight_layout()
     return fig

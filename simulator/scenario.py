@@ -159,7 +159,7 @@ def load_scenario(path: str | Path) -> Scenario:
                 line=mloc.line,
             )
     months = _num(problems, root.get("months"), "months", int, low=1)
-    dt = _num(problems, root.get("dt"), "dt", float, low=1e-6, default=1.0)
+    dt = _num(problems, root.get("dt"), "dt", float, low=1e-6)  # none: the model's own step
     if dt is not None and dt <= 0:
         problems.add("must be positive", part="dt", line=root.get("dt").line)
     method = data.get("method", "euler")
@@ -242,7 +242,7 @@ def load_scenario(path: str | Path) -> Scenario:
         name=str(data.get("name") or p.stem),
         model=model,
         months=months or model.spec.horizon,
-        dt=float(dt),
+        dt=float(dt) if dt is not None else float((model.spec.meta.get("clock") or {}).get("dt", 1.0)),
         method=method,
         members=members,
         seed=seed,

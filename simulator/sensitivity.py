@@ -160,11 +160,12 @@ def sensitivity_analysis(
     n: int = 1024,
     seed: int = 0,
     months: int | None = None,
-    dt: float = 1.0,
+    dt: float | None = None,
     run_method: str = "euler",
     services: Sequence[str] | None = None,
     monthly: bool = True,
     second_order: bool = True,
+    variables: Sequence[str] | None = None,
     chunk_size: int | None = None,
     workers: int | None = None,
     progress: bool = False,
@@ -183,6 +184,11 @@ def sensitivity_analysis(
         Services to analyse (default: the three with most referrals in the base run).
     monthly
         Sobol only: also analyse monthly referrals of the first service (indices over time).
+    variables
+        Models that are not surge models (network models, Vensim imports): the
+        variables to analyse, each summed over its dimensions (default every
+        stock), by its final value, its peak and the time of the peak (and,
+        Sobol, the first variable at every reported time).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
@@ -200,9 +206,12 @@ def sensitivity_analysis(
     x = _sample(method, problem, n, seed, second_order)
     u = np.clip(x, 1e-9, 1 - 1e-9)
     months = months or model.spec.horizon
+    if model.tables is None:
+        return _variables_analysis(
+            model, design, method, problem, factors, x, u, seed, months, dt, run_method,
+            variables, monthly, second_order, chunk_size, workers, progress, n,
+        )  # fmt: skip
     outputs = tuple(o for o in default_outputs(model) if o.name in ("referrals", "caseload"))
-    if len(outputs) != 2:
-        raise ValueError("sensitivity analysis of non-surge models is not supported yet")
     runs = u.shape[0]
     bar = None
     if progress:
@@ -274,6 +283,74 @@ def sensitivity_analysis(
         runs,
         s2,
         {"n": n, "seed": seed, "services": list(services)},
+    )
+
+
+def _variables_analysis(
+    model, design, method, problem, factors, x, u, seed, months, dt, run_method,
+    variables, monthly, second_order, chunk_size, workers, progress, n,
+) -> SensitivityResult:  # fmt: skip
+    """Sensitivity of a non-surge model's variables: final value, peak and time of the peak."""
+    from .ensemble import OutputDef
+    from .run import model_grid
+
+    names = list(variables) if variables else [s.name for s in model.spec.stocks]
+    unknown = [v for v in names if v not in model.compiled.recordable]
+    if unknown:
+        raise KeyError(f"the model has no variables {unknown}")
+    outputs = tuple(OutputDef(v, v, (), "") for v in names)
+    grid, _ = model_grid(model.spec, months, dt)
+    times = np.asarray(grid.report_times)
+    runs = u.shape[0]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=runs, unit="run", desc=f"{method} runs")
+    got: dict[str, list[np.ndarray]] = {v: [] for v in names}
+    try:
+        for a in range(0, runs, BLOCK):
+            b = min(runs, a + BLOCK)
+            blk = run_block(
+                model, design, None, u[a:b], a, b, months=months, dt=grid.dt, method=run_method,
+                outputs=outputs, keep=True, chunk_size=chunk_size, workers=workers,
+            )  # fmt: skip
+            for v in names:
+                got[v].append(blk.monthly[v][:, 0, :])  # (T, m)
+            if bar:
+                bar.update(b - a)
+    finally:
+        if bar:
+            bar.close()
+    rows: list[tuple] = []
+    s2 = None
+    for i, v in enumerate(names):
+        y = np.concatenate(got[v], axis=-1)
+        metrics = {
+            f"{v}_final": y[-1],
+            f"{v}_peak": y.max(axis=0),
+            f"{v}_peak_time": times[y.argmax(axis=0)],
+        }
+        if method == "delta":
+            metrics.pop(f"{v}_peak_time")
+        for k, (name, vals) in enumerate(metrics.items()):
+            want_s2 = second_order and i == 0 and k == 0
+            res = _analyze(method, problem, x, vals, seed, want_s2, second_order)
+            rows += _rows(method, res, factors, name, "", None)
+            if want_s2 and res:
+                s2 = pd.DataFrame(res["S2"], index=factors, columns=factors)
+        if monthly and method == "sobol" and i == 0:
+            for t in range(y.shape[0]):
+                res = _analyze(method, problem, x, y[t], seed, False, second_order)
+                rows += _rows(method, res, factors, v, "", float(times[t]))
+    cols = ["method", "output", "service", "month", "factor", "index", "value", "conf"]
+    return SensitivityResult(
+        method,
+        pd.DataFrame(rows, columns=cols),
+        factors,
+        runs,
+        s2,
+        {"n": n, "seed": seed, "variables": names},
     )
 
 
