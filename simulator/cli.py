@@ -466,11 +466,10 @@ def sweep(scenario, members, seed, sampler, dask_address, quiet, output, plot_fi
 @click.option(
     "--output-var",
     "var",
-    type=click.Choice(
-        ["referrals_total", "starts_total", "caseload_peak", "caseload_peak_month", "contacts_peak"]
-    ),
-    default="referrals_total",
-    show_default=True,
+    default=None,
+    help="Figure compared: referrals_total (default), starts_total, caseload_peak, caseload_peak_month, "
+    "contacts_peak (capacity models also waiting_peak, escalations_total ...); for other models "
+    "<variable>_total, _peak or _peak_month (default: the first stock's total).",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the comparison table (.csv).")
 @click.option(
@@ -492,6 +491,12 @@ def compare(scenarios, members, seed, sampler, dask_address, quiet, var, output,
     except DaskUnavailable as err:
         raise CLIError(str(err)) from None
     shown = list(services) or loaded[0].services or None
+    first = cmp.results[0]
+    if var is None:
+        var = "referrals_total" if first.by_service else f"{loaded[0].model.spec.stocks[0].name}_total"
+    if var not in first.summary or "time" in first.summary[var].dims:
+        have = [k for k, v in first.summary.data_vars.items() if "stat" in v.dims and "time" not in v.dims]
+        raise CLIError(f"--output-var {var!r} is not a figure of these runs; figures: {', '.join(have)}")
     click.echo(cmp.format_table(var, shown, top=None if shown else 15))
     if output:
         from .export import atomic_path

@@ -17,10 +17,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .ensemble import EnsembleResult, scenario_ensemble
+from .ensemble import EnsembleResult, elements, scenario_ensemble
 from .scenario import Scenario
 
 __all__ = ["Comparison", "compare_scenarios"]
+
+
+def _num(v: float) -> str:
+    """People counts in thousands-separated whole numbers; small values (rates, shares) in 4 figures."""
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.4g}"
 
 
 @dataclass
@@ -35,19 +40,26 @@ class Comparison:
         base = self.results[0]
         qs = base.quantile_names()
         lo, hi = qs[0], qs[-1]
-        svc = list(services) if services else list(base.summary["service"].to_numpy())
+        if output not in base.summary:
+            have = [k for k in base.summary.data_vars if "time" not in base.summary[k].dims]
+            raise KeyError(f"no output {output!r}; outputs: {', '.join(have)}")
+        if "service" in base.summary[output].dims:
+            chosen = list(services) if services else list(base.summary["service"].to_numpy())
+            rows_of = [(s, {"service": s}) for s in chosen]
+        else:  # a model's own variables: one row per element of the output
+            rows_of = [(label or output, sel) for label, sel in elements(base.summary[output])]
         rows = []
-        for s in svc:
+        for s, sel in rows_of:
             row: dict[str, object] = {"service": s}
             for name, r in zip(self.names, self.results):
-                da = r.summary[output].sel(service=s)
+                da = r.summary[output].sel(sel)
                 row[f"{name} median"] = float(da.sel(stat="p50"))
                 row[f"{name} {lo}"] = float(da.sel(stat=lo))
                 row[f"{name} {hi}"] = float(da.sel(stat=hi))
             if base.members is not None:
-                b = base.members[output].sel(service=s).to_numpy()
+                b = base.members[output].sel(sel).to_numpy()
                 for name, r in zip(self.names[1:], self.results[1:]):
-                    d = r.members[output].sel(service=s).to_numpy() - b
+                    d = r.members[output].sel(sel).to_numpy() - b
                     q = np.quantile(d, [float(lo[1:]) / 100, 0.5, float(hi[1:]) / 100])
                     row[f"{name} - {self.names[0]} median"] = q[1]
                     row[f"{name} - {self.names[0]} {lo}"] = q[0]
@@ -69,7 +81,7 @@ class Comparison:
         for c in cols:
             if f"{c} median" in df:
                 out[c] = [
-                    f"{m:,.0f} [{a:,.0f} to {b:,.0f}]"
+                    f"{_num(m)} [{_num(a)} to {_num(b)}]"
                     for m, a, b in zip(df[f"{c} median"], df[f"{c} {lo}"], df[f"{c} {hi}"])
                 ]
         return f"{output}: median [{lo} to {hi}]\n" + out.to_string(index=False)

@@ -41,6 +41,7 @@ __all__ = [
     "EnsembleResult",
     "OutputDef",
     "default_outputs",
+    "elements",
     "run_ensemble",
     "stat_name",
 ]
@@ -322,11 +323,23 @@ class EnsembleResult:
         """Stat labels of the quantiles, ascending."""
         return [s for s in self.summary["stat"].to_numpy() if str(s).startswith("p")]
 
+    @property
+    def by_service(self) -> bool:
+        """Whether the outputs are per service (surge models) rather than a model's own variables."""
+        return "service" in self.summary.dims
+
     def table(self, services: Sequence[str] | None = None) -> pd.DataFrame:
-        """Median and outer interval per service of horizon totals, peaks and peak month."""
+        """Median and outer interval per service of horizon totals, peaks and peak month.
+
+        For models that are not surge models: per variable and element, its
+        total over the reported times, its peak and the time of the peak
+        (``services`` then selects variables).
+        """
         qs = self.quantile_names()
         lo, hi = qs[0], qs[-1]
         s = self.summary
+        if not self.by_service:
+            return self._variable_table(services, lo, hi)
         svc = list(services) if services else list(s["service"].to_numpy())
         rows = []
         for name in svc:
@@ -354,6 +367,23 @@ class EnsembleResult:
             df = df.sort_values("referrals median", ascending=False, kind="stable")
         return df.reset_index(drop=True)
 
+    def _variable_table(self, variables: Sequence[str] | None, lo: str, hi: str) -> pd.DataFrame:
+        s = self.summary
+        names = [k[: -len("_total")] for k in s.data_vars if k.endswith("_total")]
+        if variables:
+            names = [n for n in names if n in set(variables)]
+        rows = []
+        for name in names:
+            for label, sel in elements(s[f"{name}_total"]):
+                row: dict[str, object] = {"variable": name, "element": label}
+                for col, var in (("total", "_total"), ("peak", "_peak"), ("peak time", "_peak_month")):
+                    da = s[name + var].sel(sel)
+                    row[f"{col} median"] = float(da.sel(stat="p50"))
+                    row[f"{col} {lo}"] = float(da.sel(stat=lo))
+                    row[f"{col} {hi}"] = float(da.sel(stat=hi))
+                rows.append(row)
+        return pd.DataFrame(rows)
+
     def format_table(self, services: Sequence[str] | None = None, top: int | None = None) -> str:
         """The table as text: ``median [low - high]`` per figure."""
         df = self.table(services)
@@ -361,6 +391,16 @@ class EnsembleResult:
             df = df.head(top)
         qs = self.quantile_names()
         lo, hi = qs[0], qs[-1]
+        if not self.by_service:
+            out = pd.DataFrame({"Variable": df["variable"], "Element": df["element"]})
+            for col in ("total", "peak", "peak time"):
+                out[f"{col.capitalize()} (median [{lo}-{hi}])"] = [
+                    f"{m:.4g} [{a:.4g}-{b:.4g}]"
+                    for m, a, b in zip(df[f"{col} median"], df[f"{col} {lo}"], df[f"{col} {hi}"])
+                ]
+            if not df["element"].astype(bool).any():
+                out = out.drop(columns="Element")
+            return out.to_string(index=False)
         out = pd.DataFrame({"Service": df["service"]})
         for col in (
             "referrals",
@@ -422,6 +462,20 @@ def _summary_dataset(
     crd: dict[str, object] = {"stat": ["mean", "sd", *[stat_name(q) for q in quantiles]], "time": times}
     crd.update({d: list(v) for d, v in coords.items()})
     return xr.Dataset(data, coords=crd)
+
+
+def elements(da: xr.DataArray, skip: Sequence[str] = ("stat", "time", "member")) -> list[tuple[str, dict]]:
+    """``(label, selection)`` of every element of ``da`` over its dimensions other than ``skip``.
+
+    A scalar output has one element, labelled ``""``.
+    """
+    dims = [d for d in da.dims if d not in skip]
+    if not dims:
+        return [("", {})]
+    from itertools import product
+
+    labels = [[str(v) for v in da[d].to_numpy()] for d in dims]
+    return [(", ".join(combo), dict(zip(dims, combo))) for combo in product(*labels)]
 
 
 def _reduce_kept(full: Mapping[str, np.ndarray], quantiles: Sequence[float], times: np.ndarray) -> dict:

@@ -216,6 +216,14 @@ def plot_fan(
     s = result.summary
     da = s[output]
     qs = result.quantile_names()
+    if "service" not in da.dims:  # a model's own variable: one panel per element
+        from .ensemble import elements
+
+        panels = elements(da)[: top or None]
+        services = [label or output for label, _ in panels]
+        selectors = {(label or output): sel for label, sel in panels}
+    else:
+        selectors = None
     if services is None:
         order = s[f"{output}_total"].sel(stat="p50").to_series().sort_values(ascending=False).index
         services = list(order[:top])
@@ -231,11 +239,12 @@ def plot_fan(
                 x, under, supp, colors=["#c8d3e0", "#8fa8c8"], labels=["underlying", "suppressed returning"]
             )
             base = under + supp
-        d = da.sel(service=svc)
+        d = da.sel(service=svc) if selectors is None else s[output].sel(selectors[svc])
         what = "surge " if base_on else ""
-        ax.fill_between(
-            x, base, base + d.sel(stat="p50").to_numpy(), color="#f6d3bd", lw=0, label=f"{what}(median)"
-        )
+        if base_on:
+            ax.fill_between(
+                x, base, base + d.sel(stat="p50").to_numpy(), color="#f6d3bd", lw=0, label="surge (median)"
+            )
         pairs = [(qs[i], qs[-1 - i]) for i in range(len(qs) // 2)]
         for k, (lo, hi) in enumerate(pairs):
             ax.fill_between(
@@ -249,7 +258,9 @@ def plot_fan(
             )
         ax.plot(x, base + d.sel(stat="p50").to_numpy(), color="#8a3b0f", lw=1.5, label=f"{what}median")
         ax.set_title(svc, fontsize=9)
-        unit = da.attrs.get("unit") or (f"{output} / month" if output != "caseload" else "people")
+        unit = s[output].attrs.get("unit") or (
+            ("people" if output == "caseload" else f"{output} / month") if selectors is None else output
+        )
         ax.set_ylabel(unit, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.set_ylim(bottom=0)
@@ -353,19 +364,36 @@ def plot_curves(curves: pd.DataFrame, title: str = "Scenario curves"):
     return fig
 
 
-def plot_compare(cmp, services: Sequence[str] | None = None, output: str = "referrals", top: int = 6):
-    """Median and outer band of an output over time, one colour per scenario."""
+def plot_compare(cmp, services: Sequence[str] | None = None, output: str | None = None, top: int = 6):
+    """Median and outer band of an output over time, one colour per scenario.
+
+    Default output: referrals per service, or the first variable of a model
+    that is not a surge model (one panel per element).
+    """
+    from .ensemble import elements
+
     base = cmp.results[0].summary
     qs = cmp.results[0].quantile_names()
-    if services is None:
-        order = base[f"{output}_total"].sel(stat="p50").to_series().sort_values(ascending=False).index
-        services = list(order[:top])
+    if output is None:
+        output = (
+            "referrals"
+            if "service" in base.dims
+            else next(k for k, v in base.data_vars.items() if "time" in v.dims)
+        )
+    if "service" in base[output].dims:
+        if services is None:
+            order = base[f"{output}_total"].sel(stat="p50").to_series().sort_values(ascending=False).index
+            services = list(order[:top])
+        selectors = {svc: {"service": svc} for svc in services}
+    else:
+        selectors = {(label or output): sel for label, sel in elements(base[output])[:top]}
+        services = list(selectors)
     fig, axes = _grid(len(services))
     x = pd.to_datetime(base["date"].to_numpy()) if "date" in base.coords else base["time"].to_numpy()
     colours = ["#1f3b63", "#e07b39", "#3a9a5b", "#9b4dca", "#c0392b", "#7f8c8d"]
     for ax, svc in zip(axes, services):
         for k, (name, r) in enumerate(zip(cmp.names, cmp.results)):
-            d = r.summary[output].sel(service=svc)
+            d = r.summary[output].sel(selectors[svc])
             c = colours[k % len(colours)]
             ax.fill_between(x, d.sel(stat=qs[0]), d.sel(stat=qs[-1]), color=c, alpha=0.15, lw=0)
             ax.plot(x, d.sel(stat="p50"), color=c, lw=1.5, label=name)

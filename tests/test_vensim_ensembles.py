@@ -112,3 +112,32 @@ def test_cli_runs_sensitivity_and_comparisons_on_an_imported_model(tmp_path):
         main, ["compare-interventions", str(sc), "--package", str(iv), "--outcome", "nope", "-q"]
     )
     assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+def test_sweep_and_compare_of_an_imported_model_report_its_variables(tmp_path):
+    from simulator.ensemble import run_ensemble
+
+    sir = up.load_model(SIR)
+    design = Design(sir.spec, [group("infectivity", "contact_infectivity", 0.8, 1.2)])
+    res = run_ensemble(sir, design, members=40, seed=3)
+    table = res.table()
+    assert set(table["variable"]) == {"infectious", "recovered", "susceptible"}
+    peak = table.set_index("variable").loc["infectious", "peak median"]
+    assert peak == pytest.approx(float(np.median(res.members["infectious_peak"].to_numpy())))
+    sc = tmp_path / "sir.yaml"
+    sc.write_text(
+        f"upstream: scenario\nname: SIR\nmodel: {SIR}\nmembers: 20\nseed: 1\n"
+        "uncertainty:\n- {name: infectivity, parameter: contact_infectivity, apply: scale,"
+        " distribution: {type: uniform, low: 0.8, high: 1.2}, source: test}\n"
+    )
+    fan, cmp_png = tmp_path / "fan.png", tmp_path / "cmp.png"
+    r = CliRunner().invoke(main, ["sweep", str(sc), "-q", "--plot", str(fan), "--fan", "infectious"])
+    assert r.exit_code == 0, r.output
+    assert "infectious" in r.output and fan.stat().st_size > 0
+    r = CliRunner().invoke(
+        main, ["compare", str(sc), str(sc), "-q", "--output-var", "infectious_peak", "--plot", str(cmp_png)]
+    )
+    assert r.exit_code == 0, r.output
+    assert "infectious_peak" in r.output and cmp_png.stat().st_size > 0
+    r = CliRunner().invoke(main, ["compare", str(sc), str(sc), "-q", "--output-var", "referrals_total"])
+    assert r.exit_code == 2 and "not a figure of these runs" in r.output
