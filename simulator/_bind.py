@@ -31,7 +31,10 @@ class Context:
     params: Mapping[str, np.ndarray]
     t: float = 0.0
     x: np.ndarray | None = None
-    flow: Callable[[str], np.ndarray] | None = None
+    #: ``flow(ctx, name)``: a flow's values in this context (taking the context as an
+    #: argument, rather than closing over it, keeps contexts free of reference cycles, so
+    #: each step's cached arrays are freed at once instead of by the cyclic collector)
+    flow: Callable[[Context, str], np.ndarray] | None = None
     cache: dict[int, np.ndarray] = field(default_factory=dict)
     #: values of nodes that do not change during a run, shared by every step of a chunk
     static: dict[int, np.ndarray] | None = None
@@ -180,7 +183,7 @@ class FlowNode(Node):
 
     def _eval(self, ctx: Context) -> np.ndarray:
         assert ctx.flow is not None, "flow values are not available here"
-        return ctx.flow(self.name)
+        return ctx.flow(ctx, self.name)
 
 
 class Gather(Node):

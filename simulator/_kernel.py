@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._bind import Context, Node
+from ._memory import tune_allocator
 from .compiler import CompiledModel, InflowBlock, Scatter, TransferBlock
 
 __all__ = ["RecordItem", "integrate"]
@@ -325,6 +326,7 @@ def integrate(
     dict
         Name -> array ``(members, len(report_steps), n_out)``.
     """
+    tune_allocator()  # temporaries reuse heap pages step after step (see simulator._memory)
     m = members
     s_total = cm.n_stocks
     x = np.zeros((m, s_total), order="F")
@@ -538,7 +540,7 @@ def integrate(
             x[:, sink_col] = 0.0
             x[:, sink_col] = people0 + cum_in - x.sum(axis=1)
         ctx = context(t, x)
-        ctx.flow = lambda name: flow_value(ctx, name)
+        ctx.flow = flow_value
         reported["ctx"] = ctx
         for r in ordered:
             if r.base is not None:
