@@ -369,11 +369,19 @@ def _pulse(t, start, width):
 
 
 def _min(*a):
-    return np.minimum.reduce(np.broadcast_arrays(*a))
+    """Elementwise minimum of any number of arrays (pairwise, left to right: no stacked copy)."""
+    out = np.minimum(a[0], a[1]) if len(a) > 1 else np.array(a[0], dtype=float)
+    for b in a[2:]:
+        np.minimum(out, b, out=out)
+    return out
 
 
 def _max(*a):
-    return np.maximum.reduce(np.broadcast_arrays(*a))
+    """Elementwise maximum of any number of arrays (pairwise, left to right)."""
+    out = np.maximum(a[0], a[1]) if len(a) > 1 else np.array(a[0], dtype=float)
+    for b in a[2:]:
+        np.maximum(out, b, out=out)
+    return out
 
 
 _NEEDS_TIME = {_step, _ramp, _pulse}

@@ -32,16 +32,26 @@ _JOB: Callable[[Bounds], Bounds] | None = None
 _MAP: tuple[Callable, Sequence] | None = None
 
 
-def shared_empty(shape: Sequence[int], dtype=float) -> np.ndarray:
+def shared_empty(shape: Sequence[int], dtype=float, align_rows: bool = False) -> np.ndarray:
     """An uninitialised array in memory that forked worker processes write into.
 
     Anonymous shared ``mmap``: pages are allocated when first touched, and a
-    child's writes are seen by the parent.
+    child's writes are seen by the parent.  Each process maps a shared page the
+    first time *it* touches it, so with ``align_rows`` every row (last axis)
+    starts on a page boundary (the array is a view of a wider one): workers
+    writing separate page-sized ranges of members never touch each other's
+    pages.
     """
-    count = int(np.prod(shape, dtype=np.int64))
+    shape = tuple(int(n) for n in shape)
+    full = shape
+    if align_rows and shape:
+        per_page = max(mmap.PAGESIZE // np.dtype(dtype).itemsize, 1)
+        full = (*shape[:-1], -(-shape[-1] // per_page) * per_page)
+    count = int(np.prod(full, dtype=np.int64))
     size = max(count * np.dtype(dtype).itemsize, 1)
     buf = mmap.mmap(-1, size)
-    return np.frombuffer(buf, dtype=dtype, count=count).reshape(tuple(shape))
+    arr = np.frombuffer(buf, dtype=dtype, count=count).reshape(full)
+    return arr[..., : shape[-1]] if full != shape else arr
 
 
 def is_shared(a: np.ndarray) -> bool:

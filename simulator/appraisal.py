@@ -33,10 +33,11 @@ import pandas as pd
 import xarray as xr
 
 from ._kernel import RecordItem
+from ._workers import can_fork, shared_empty
 from .interventions import Intervention, Package, ramp
 from .model import Model
 from .run import make_record, model_grid, prepare_params, run_arrays
-from .sampling import BLOCK, Sampler
+from .sampling import Sampler
 from .spaces import aggregation_matrix
 from .uncertainty import Design
 
@@ -452,6 +453,67 @@ class Appraisal:
         return out
 
 
+#: members per block of :func:`appraise` (every member at once up to this many)
+APPRAISE_BLOCK = 16_384
+
+
+@dataclass
+class _ChunkReducer:
+    """One run's per-member figures from a chunk's recorded series (called where the chunk ran).
+
+    Rows ``a0 + c0 .. a0 + c1 - 1`` of the store are this chunk's members; the
+    baseline run (``k == 0``) also keeps its monthly reach for interventions
+    costed by added starts.
+    """
+
+    store: dict[str, np.ndarray]
+    base_reach: dict[str, np.ndarray]
+    added: dict[str, Intervention]
+    k: int
+    pkg: Package
+    a0: int
+    starts: Sequence[str]
+    capacity: bool
+    months: int
+    report_times: np.ndarray
+    cov: Mapping[str, np.ndarray]
+    pop_reach: Mapping[str, np.ndarray]
+
+    def __call__(self, c0: int, c1: int, raw: Mapping[str, np.ndarray]) -> None:
+        st, k = self.store, self.k
+        i0, i1 = self.a0 + c0, self.a0 + c1
+        ref = raw["new_referral"]  # (m, T, S)
+        st["referrals"][k, i0:i1] = ref.sum(axis=1)
+        st["referrals_monthly"][k, i0:i1] = ref.sum(axis=2)
+        st["starts"][k, i0:i1] = sum(raw[f].sum(axis=1) for f in self.starts)
+        st["contacts"][k, i0:i1] = raw["contacts"].sum(axis=1)
+        if self.capacity:
+            st["contacts"][k, i0:i1] += raw["background_contacts"].sum(axis=1)
+            # whole reported months: people waiting summed over months is person-months
+            st["waiting_months"][k, i0:i1] = raw["waiting_all"].sum(axis=1)
+            st["escalations"][k, i0:i1] = raw["escalations_from_waiting"].sum(axis=1)
+        # whole reported months: a sum over them is people x months
+        st["at_risk_months"][k, i0:i1] = raw["at_risk"].sum(axis=1)
+        if k == 0:
+            for name, iv in self.added.items():
+                self.base_reach[name][i0:i1] = _reached(raw, iv)
+        cost = np.zeros(c1 - c0)
+        for iv in self.pkg.interventions:
+            cost += iv.fixed_per_month * iv.active_months(self.months)
+            if iv.per_person:
+                if iv.reach == "population":
+                    reached = self.pop_reach[iv.name][c0:c1]
+                elif iv.reach == "added_starts":
+                    more = _reached(raw, iv) - self.base_reach[iv.name][i0:i1]
+                    reached = np.maximum(0.0, more.sum(axis=1))
+                else:
+                    r = ramp(self.report_times, iv.start, iv.ramp_months, iv.end)
+                    flow = _reached(raw, iv)  # (m, T) per month
+                    reached = self.cov[iv.name][i0:i1, 0] * (flow * r[None, :]).sum(axis=1)
+                cost += iv.per_person * reached
+        st["cost"][k, i0:i1] = cost
+
+
 def appraise(
     model: Model,
     packages: Sequence[Package],
@@ -464,7 +526,7 @@ def appraise(
     dt: float | None = None,
     method: str = "euler",
     crisis: Sequence[str] | None = None,
-    block_size: int = BLOCK,
+    block_size: int | None = None,
     chunk_size: int | None = None,
     workers: int | None = None,
     progress: bool = False,
@@ -535,18 +597,31 @@ def appraise(
         )
     base_items, _ = make_record(cm, wanted)
     n_t = len(grid.report_times)
+    report_times = np.asarray(grid.report_times)
+    # per-member figures are reduced where each chunk runs (forked workers write to shared
+    # memory, which starts zeroed); nothing of a run is kept beyond them
+    alloc = shared_empty if can_fork() else np.zeros
     store = {
-        "referrals": np.zeros((len(runs), members, len(services))),
-        "starts": np.zeros((len(runs), members, len(services))),
-        "contacts": np.zeros((len(runs), members, len(services))),
-        "referrals_monthly": np.zeros((len(runs), members, n_t)),
-        "at_risk_months": np.zeros((len(runs), members, len(groups))),
-        "cost": np.zeros((len(runs), members)),
+        "referrals": alloc((len(runs), members, len(services))),
+        "starts": alloc((len(runs), members, len(services))),
+        "contacts": alloc((len(runs), members, len(services))),
+        "referrals_monthly": alloc((len(runs), members, n_t)),
+        "at_risk_months": alloc((len(runs), members, len(groups))),
+        "cost": alloc((len(runs), members)),
         "population": np.zeros((members, len(groups))),
     }
     if capacity:
-        store["waiting_months"] = np.zeros((len(runs), members, len(services)))
-        store["escalations"] = np.zeros((len(runs), members, len(services)))
+        store["waiting_months"] = alloc((len(runs), members, len(services)))
+        store["escalations"] = alloc((len(runs), members, len(services)))
+    added = {
+        iv.name: iv
+        for p in packages
+        for iv in p.interventions
+        if iv.reach == "added_starts" and iv.per_person
+    }
+    base_reach = {name: alloc((members, n_t)) for name in added}  # the baseline's reach, per month
+    if block_size is None:
+        block_size = max(1, min(members, APPRAISE_BLOCK))
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -560,7 +635,6 @@ def appraise(
             values = design.apply(u)
             size = values.get("size", model.spec.param("size").values[None, :])
             store["population"][a:b] = np.broadcast_to(size, (m, len(groups)))
-            base_reach: dict[str, np.ndarray] = {}
             for k, pkg in enumerate(runs):
                 hook = engine.hook(pkg, amp)
                 vals, extra = hook(dict(values), a, b)
@@ -578,7 +652,26 @@ def appraise(
                 items = base_items + (
                     engine.added_start_items(packages) if k == 0 else engine.reach_items(pkg)
                 )
-                raw = run_arrays(
+                pop_reach = {
+                    iv.name: engine.population_reach(iv, values, cov[iv.name][a:b])
+                    for iv in pkg.interventions
+                    if iv.per_person and iv.reach == "population"
+                }
+                reduce = _ChunkReducer(
+                    store,
+                    base_reach,
+                    added,
+                    k,
+                    pkg,
+                    a,
+                    starts,
+                    capacity,
+                    months,
+                    report_times,
+                    cov,
+                    pop_reach,
+                )
+                run_arrays(
                     cm,
                     params,
                     m,
@@ -588,39 +681,10 @@ def appraise(
                     chunk_size=chunk_size,
                     workers=workers,
                     allow_matrix=False,
+                    after=reduce,
+                    progress=bar.update if bar else None,
                     **extra,
                 )
-                if k == 0:
-                    base_reach = {iv.name: _reached(raw, iv) for p in packages for iv in p.interventions}
-                ref = raw["new_referral"]  # (m, T, S)
-                store["referrals"][k, a:b] = ref.sum(axis=1)
-                store["referrals_monthly"][k, a:b] = ref.sum(axis=2)
-                store["starts"][k, a:b] = sum(raw[f].sum(axis=1) for f in starts)
-                store["contacts"][k, a:b] = raw["contacts"].sum(axis=1)
-                if capacity:
-                    store["contacts"][k, a:b] += raw["background_contacts"].sum(axis=1)
-                    # whole reported months: people waiting summed over months is person-months
-                    store["waiting_months"][k, a:b] = raw["waiting_all"].sum(axis=1)
-                    store["escalations"][k, a:b] = raw["escalations_from_waiting"].sum(axis=1)
-                # whole reported months: a sum over them is people x months
-                store["at_risk_months"][k, a:b] = raw["at_risk"].sum(axis=1)
-                cost = np.zeros(m)
-                for iv in pkg.interventions:
-                    cost += iv.fixed_per_month * iv.active_months(months)
-                    if iv.per_person:
-                        if iv.reach == "population":
-                            reached = engine.population_reach(iv, values, cov[iv.name][a:b])
-                        elif iv.reach == "added_starts":
-                            added = _reached(raw, iv) - base_reach[iv.name]
-                            reached = np.maximum(0.0, added.sum(axis=1))
-                        else:
-                            r = ramp(np.asarray(grid.report_times), iv.start, iv.ramp_months, iv.end)
-                            flow = _reached(raw, iv)  # (m, T) per month
-                            reached = cov[iv.name][a:b, 0] * (flow * r[None, :]).sum(axis=1)
-                        cost += iv.per_person * reached
-                store["cost"][k, a:b] = cost
-                if bar:
-                    bar.update(m)
     finally:
         if bar:
             bar.close()

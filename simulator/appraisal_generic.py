@@ -37,7 +37,7 @@ def appraise_variables(
     months: int | None = None,
     dt: float | None = None,
     method: str = "euler",
-    block_size: int = BLOCK,
+    block_size: int | None = None,
     chunk_size: int | None = None,
     workers: int | None = None,
     progress: bool = False,
@@ -81,6 +81,8 @@ def appraise_variables(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=members * len(runs), unit="run", desc="packages")
+    if block_size is None:
+        block_size = max(1, min(members, BLOCK))
     try:
         for a in range(0, members, block_size):
             b = min(members, a + block_size)

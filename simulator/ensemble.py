@@ -1,7 +1,8 @@
 """Ensembles: many members with uncertain parameters, reduced to quantiles and means.
 
-Members are processed in fixed **sample blocks** of ``block_size`` members
-(default 4,096).  For each block: draw the members' uniform draws (from the
+Members are processed in **blocks** (all members at once when they are kept
+and run on this machine; 4,096 at a time when streamed or sent to a dask
+cluster).  For each block: draw the members' uniform draws (from the
 seed; see :mod:`simulator.sampling`), turn them into parameter arrays
 (:class:`~simulator.uncertainty.Design`), run them through the vectorised
 kernel in cache-sized chunks, keep each member's *reduced outputs* (per
@@ -24,6 +25,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -165,35 +167,51 @@ def _scalars(monthly: Mapping[str, np.ndarray], times: np.ndarray) -> dict[str, 
     return out
 
 
+#: series sorted at a time by :func:`_stats` (bounded scratch memory, reused)
+STATS_ROWS = 64
+
+
 def _stats(a: np.ndarray, qs: Sequence[float]) -> np.ndarray:
     """Mean, sample sd and ``np.quantile(a, qs, axis=-1)`` (linear) for members on the last axis.
 
-    Returns ``(2 + len(qs), *a.shape[:-1])``.  Each series' members are copied
-    once, sorted (several times faster than numpy's partition along a strided
-    axis) and interpolated with numpy's own ``_lerp`` formula, so quantiles are
+    Returns ``(2 + len(qs), *a.shape[:-1])``.  Series are copied a few at a
+    time into one scratch buffer (memory stays bounded, whatever the ensemble),
+    sorted (several times faster than numpy's partition along a strided axis)
+    and interpolated with numpy's own ``_lerp`` formula, so quantiles are
     identical to ``np.quantile``.
     """
     m = a.shape[-1]
-    rows = a.reshape(-1, m).copy()
-    mean = rows.mean(axis=1)
-    rows.sort(axis=1)
+    src = np.reshape(a, (-1, m))  # a view where it can be (the rows are copied below anyway)
+    n = src.shape[0]
     pos = np.asarray(qs, dtype=float) * (m - 1)
     lo = np.floor(pos).astype(np.intp)
     hi = np.minimum(lo + 1, m - 1)
     t = (pos - lo)[:, None]
-    x0, x1 = rows[:, lo].T, rows[:, hi].T
-    diff = x1 - x0
-    q = np.add(x0, diff * t)
-    np.subtract(x1, diff * (1 - t), out=q, where=np.broadcast_to(t >= 0.5, q.shape))
-    rows -= mean[:, None]
-    sd = np.sqrt(np.einsum("ij,ij->i", rows, rows) / max(m - 1, 1))
-    return np.concatenate([mean[None], sd[None], q], axis=0).reshape(2 + len(qs), *a.shape[:-1])
+    upper = np.broadcast_to(t >= 0.5, (len(qs), min(n, STATS_ROWS)))
+    out = np.empty((2 + len(qs), n))
+    buf = np.empty((min(n, STATS_ROWS), m))
+    for r0 in range(0, n, STATS_ROWS):
+        r1 = min(n, r0 + STATS_ROWS)
+        rows = buf[: r1 - r0]
+        rows[...] = src[r0:r1]
+        mean = rows.mean(axis=1)
+        rows.sort(axis=1)
+        x0, x1 = rows[:, lo].T, rows[:, hi].T
+        diff = x1 - x0
+        q = np.add(x0, diff * t)
+        np.subtract(x1, diff * (1 - t), out=q, where=upper[:, : r1 - r0])
+        rows -= mean[:, None]
+        out[0, r0:r1] = mean
+        out[1, r0:r1] = np.sqrt(np.einsum("ij,ij->i", rows, rows) / max(m - 1, 1))
+        out[2:, r0:r1] = q
+    return out.reshape(2 + len(qs), *a.shape[:-1])
 
 
 def _member_views(arrays: Mapping[str, np.ndarray], a: int, b: int) -> dict[str, np.ndarray]:
     """``(m, T, n)`` views of members ``a .. b-1`` of series-major arrays ``(T, ..., M)``."""
     return {
-        k: np.moveaxis(v.reshape(v.shape[0], -1, v.shape[-1])[:, :, a:b], 2, 0) for k, v in arrays.items()
+        k: np.moveaxis(np.reshape(v, (v.shape[0], -1, v.shape[-1]), copy=False)[:, :, a:b], 2, 0)
+        for k, v in arrays.items()
     }
 
 
@@ -215,6 +233,7 @@ def run_block(
     param_hook: ParamHook | None = None,
     sketch_accuracy: float = 0.005,
     out: dict[str, np.ndarray] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> _Block:
     """Run members ``start .. stop - 1`` and reduce them (a pure function; dask ships it).
 
@@ -242,7 +261,7 @@ def run_block(
     if out is None:  # this block's own series-major storage (T, n, m)
         sizes = {o.name: len(spaces[o.variables[0]]) for o in direct}
         sizes.update({o.name: sizes[o.ratio[0]] for o in outputs if o.ratio})
-        alloc = shared_empty if can_fork() else np.empty
+        alloc = partial(shared_empty, align_rows=True) if can_fork() else np.empty
         store = {o.name: alloc((len(times), sizes[o.name], m)) for o in outputs}
         out = _member_views(store, 0, m)
     else:
@@ -251,7 +270,27 @@ def run_block(
     fill: dict[str, np.ndarray] = {}
     for o in direct:  # a quantity first in several outputs is written once, then added
         fill.setdefault(o.variables[0], out[o.name])
-    raw = run_arrays(
+    uses = Counter(v for o in direct for v in o.variables)
+    copied = {o.name for o in direct if fill[o.variables[0]] is not out[o.name]}
+
+    def combine(a: int, b: int, raw: Mapping[str, np.ndarray]) -> None:
+        """Outputs of members ``a .. b-1`` from their recorded quantities (where the chunk ran)."""
+        mine = {k: v[a:b] for k, v in out.items()}
+        # a quantity recorded into one output's array and used by others is read before any
+        # output adds to it
+        pristine = {v: raw[v].copy() if v in fill and uses[v] > 1 else raw[v] for v in uses}
+        for o in direct:
+            if o.name in copied:
+                mine[o.name][...] = pristine[o.variables[0]]
+            for v in o.variables[1:]:
+                mine[o.name] += pristine[v]
+        for o in outputs:
+            if o.ratio:
+                num, den = mine[o.ratio[0]], mine[o.ratio[1]]
+                np.divide(num, den, out=mine[o.name], where=den > o.floor)
+                mine[o.name][den <= o.floor] = 0.0
+
+    run_arrays(
         cm,
         params,
         m,
@@ -262,22 +301,10 @@ def run_block(
         workers=workers,
         out=fill,
         allow_matrix=not design.groups,
+        after=combine,
+        progress=progress,
         **extra,
     )
-    # a quantity recorded into one output's array and used by others is read before any
-    # output adds to it
-    uses = Counter(v for o in direct for v in o.variables)
-    pristine = {v: raw[v].copy() if v in fill and uses[v] > 1 else raw[v] for v in uses}
-    for o in direct:
-        if fill[o.variables[0]] is not out[o.name]:
-            out[o.name][...] = pristine[o.variables[0]]
-        for v in o.variables[1:]:
-            out[o.name] += pristine[v]
-    for o in outputs:
-        if o.ratio:
-            num, den = out[o.ratio[0]], out[o.ratio[1]]
-            np.divide(num, den, out=out[o.name], where=den > o.floor)
-            out[o.name][den <= o.floor] = 0.0
     blk = _Block(start, stop, counts=counts)
     if keep:
         blk.monthly = store
@@ -568,7 +595,7 @@ def run_ensemble(
     quantiles: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95),
     draws: np.ndarray | None = None,
     keep_members: bool | None = None,
-    block_size: int = BLOCK,
+    block_size: int | None = None,
     chunk_size: int | None = None,
     workers: int | None = None,
     dask_client=None,
@@ -590,7 +617,10 @@ def run_ensemble(
     keep_members
         Keep every member's reduced outputs (default: up to 20,000 members).
     block_size
-        Members per sample block (fixed, so results do not depend on chunking).
+        Members per block (results do not depend on it).  Default: every member
+        in one block when members are kept and run here (one pool of workers,
+        balanced to the end), else :data:`~simulator.sampling.BLOCK` (memory
+        stays bounded when streaming; the unit of work on a dask cluster).
     dask_client
         A ``dask.distributed.Client``: blocks run on its workers; bit-identical to local.
     param_hook
@@ -625,6 +655,8 @@ def run_ensemble(
         warnings.warn(msg, stacklevel=2)
     times = np.asarray(grid.report_times)
     _ = model.compiled
+    if block_size is None:
+        block_size = max(members, 1) if keep and dask_client is None else BLOCK
     bounds = [(a, min(members, a + block_size)) for a in range(0, members, block_size)]
     kw = dict(
         months=months,
@@ -641,10 +673,11 @@ def run_ensemble(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=members, unit="member", desc=name or f"ensemble of {model.name}")
+    tick = None if bar is None else bar.update  # members done, as chunks finish
     coords = {d: model.spec.dims[d] for o in outputs for d in o.keep}
     shapes = {o.name: (len(times), *(len(coords[d]) for d in o.keep)) for o in outputs}
     # kept outputs live in shared memory where chunks run in forked workers (written in place)
-    alloc = shared_empty if can_fork() and dask_client is None else np.empty
+    alloc = partial(shared_empty, align_rows=True) if can_fork() and dask_client is None else np.empty
     full = {o.name: alloc((*shapes[o.name], members)) for o in outputs} if keep else None
     blocks: list[_Block] = []
     sketch: LogHistogram | None = None  # counts are integers: merge order does not matter
@@ -653,10 +686,8 @@ def run_ensemble(
             for a, b in bounds:
                 d = None if draws is None else draws[a:b]
                 views = None if full is None else _member_views(full, a, b)
-                blocks.append(run_block(model, design, smp, d, a, b, out=views, **kw))
+                blocks.append(run_block(model, design, smp, d, a, b, out=views, progress=tick, **kw))
                 sketch = _absorb(sketch, blocks[-1])
-                if bar:
-                    bar.update(b - a)
         else:
             from dask.distributed import as_completed
 

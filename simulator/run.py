@@ -262,6 +262,10 @@ def default_chunk_size(cm: CompiledModel) -> int:
     return int(min(512, max(32, m)))
 
 
+#: members of one page (4 KiB) of a member-last float64 array
+PAGE_MEMBERS = 512
+
+
 def run_arrays(
     cm: CompiledModel,
     params: Mapping[str, np.ndarray],
@@ -277,6 +281,7 @@ def run_arrays(
     param_at: Callable[[Mapping[str, np.ndarray], float], Mapping[str, np.ndarray]] | None = None,
     out: dict[str, np.ndarray] | None = None,
     allow_matrix: bool | None = None,
+    after: Callable[[int, int, Mapping[str, np.ndarray]], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Run ``members`` members in chunks; return name -> ``(members, reports, n_out)``.
 
@@ -287,23 +292,30 @@ def run_arrays(
     storage; in shared memory they are written by the workers directly).
     ``allow_matrix`` (default: when no parameter has a member axis) lets the
     kernel use one constant step matrix; it is decided for the whole run so that
-    chunking never changes a result.
+    chunking never changes a result.  ``after(a, b, values)`` is called where a
+    chunk ran, once members ``a .. b-1`` are recorded (``values``: name ->
+    their rows), to reduce them while they are in cache and in parallel; it may
+    write only to shared memory (or, on threads, to rows ``a .. b-1``).  With
+    ``after``, quantities not in ``out`` are passed to it and not returned.
     """
     if method not in METHODS:
         raise RunError(f"method must be one of {METHODS}, not {method!r}")
     chunk = chunk_size or default_chunk_size(cm)
     bounds = [(a, min(members, a + chunk)) for a in range(0, members, chunk)]
-    out = dict(out or {})
-    for r in record:
-        if not r.hidden and r.name not in out:
-            out[r.name] = np.empty((members, len(grid.report_steps), r.n_out))
-    # the kernel is chosen for the whole run, so chunking never changes a result
-    if allow_matrix is None:
-        allow_matrix = not any(v.shape[0] > 1 for v in params.values())
-
     n_workers = workers or (os.cpu_count() or 1)
     # forked workers pay a fork per run: worth it from a few chunks per worker
     processes = n_workers > 1 and len(bounds) >= 2 * n_workers and can_fork()
+    out = dict(out or {})
+    alloc = shared_empty if processes else np.empty
+    for r in record:
+        # with ``after``, quantities the caller gave no array for live only while their chunk
+        # is reduced (no whole-run storage, no pages to fault in)
+        if not r.hidden and r.name not in out and after is None:
+            out[r.name] = alloc((members, len(grid.report_steps), r.n_out))
+    # the kernel is chosen for the whole run, so chunking never changes a result
+    if allow_matrix is None:
+        allow_matrix = not any(v.shape[0] > 1 for v in params.values())
+    # a caller's arrays in private memory are filled through shared copies
     target = {k: v if not processes or is_shared(v) else shared_empty(v.shape) for k, v in out.items()}
 
     def one(ab: tuple[int, int]) -> tuple[int, int]:
@@ -327,14 +339,36 @@ def run_arrays(
             dest=views,
         )
         for k, v in res.items():
-            if v is not views.get(k):  # recorded straight into ``target`` otherwise
+            if k not in views:
+                views[k] = v  # chunk-local (``after`` only)
+            elif v is not views[k]:  # recorded straight into ``target`` otherwise
                 target[k][a:b] = v
+        if after is not None:
+            after(a, b, views)
         return ab
 
     # one BLAS thread per worker: the small matrix products of a step only lose time to
     # BLAS's own threads, and chunks already run in parallel
+    # a forked worker maps each page of shared memory it touches once: where members are
+    # the last (contiguous) axis of the caller's storage, a job of consecutive chunks
+    # spanning a page's worth of members touches each page in one worker only
+    member_last = any(v.ndim > 1 and v.strides[0] == v.itemsize for v in target.values())
     with _blas().limit(limits=1, user_api="blas"):
-        run_chunks(one, bounds, n_workers, progress, processes)
+        if processes and member_last:
+            per = max(1, min(-(-PAGE_MEMBERS // chunk), len(bounds) // (2 * n_workers)))
+            jobs = [
+                (bounds[i][0], bounds[min(i + per, len(bounds)) - 1][1]) for i in range(0, len(bounds), per)
+            ]
+
+            def job(ab: tuple[int, int]) -> tuple[int, int]:
+                for c in bounds:
+                    if ab[0] <= c[0] and c[1] <= ab[1]:
+                        one(c)
+                return ab
+
+            run_chunks(job, jobs, n_workers, progress, processes)
+        else:
+            run_chunks(one, bounds, n_workers, progress, processes)
     for k, v in target.items():
         if v is not out[k]:
             out[k][...] = v
