@@ -266,29 +266,31 @@ def run_block(
         out = _member_views(store, 0, m)
     else:
         store = {}
-    # the first quantity of each output is written straight into its storage; others are added
-    fill: dict[str, np.ndarray] = {}
-    for o in direct:  # a quantity first in several outputs is written once, then added
-        fill.setdefault(o.variables[0], out[o.name])
+    # an output that is one recorded quantity, used by no other output, is recorded straight
+    # into its storage; the others are recorded chunk by chunk (contiguous), combined there,
+    # and written once
     uses = Counter(v for o in direct for v in o.variables)
-    copied = {o.name for o in direct if fill[o.variables[0]] is not out[o.name]}
+    simple = {o.name for o in direct if len(o.variables) == 1 and uses[o.variables[0]] == 1}
+    fill = {o.variables[0]: out[o.name] for o in direct if o.name in simple}
 
     def combine(a: int, b: int, raw: Mapping[str, np.ndarray]) -> None:
         """Outputs of members ``a .. b-1`` from their recorded quantities (where the chunk ran)."""
-        mine = {k: v[a:b] for k, v in out.items()}
-        # a quantity recorded into one output's array and used by others is read before any
-        # output adds to it
-        pristine = {v: raw[v].copy() if v in fill and uses[v] > 1 else raw[v] for v in uses}
+        vals: dict[str, np.ndarray] = {}
         for o in direct:
-            if o.name in copied:
-                mine[o.name][...] = pristine[o.variables[0]]
-            for v in o.variables[1:]:
-                mine[o.name] += pristine[v]
+            if o.name in simple:
+                vals[o.name] = raw[o.variables[0]]
+                continue
+            v = raw[o.variables[0]]
+            for extra_v in o.variables[1:]:
+                v = v + raw[extra_v]
+            out[o.name][a:b] = v
+            vals[o.name] = v
         for o in outputs:
             if o.ratio:
-                num, den = mine[o.ratio[0]], mine[o.ratio[1]]
-                np.divide(num, den, out=mine[o.name], where=den > o.floor)
-                mine[o.name][den <= o.floor] = 0.0
+                num, den = vals[o.ratio[0]], vals[o.ratio[1]]
+                ok = den > o.floor
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    out[o.name][a:b] = np.where(ok, num / np.where(ok, den, 1.0), 0.0)
 
     run_arrays(
         cm,
