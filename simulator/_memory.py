@@ -31,15 +31,18 @@ MMAP_THRESHOLD = 32 * 2**20
 #: free memory kept at the top of the heap before it is returned to the system
 TRIM_THRESHOLD = 256 * 2**20
 
-_done = False
+_result: bool | None = None
 
 
 def tune_allocator() -> bool:
     """Raise glibc's mmap and trim thresholds for this process (once); whether it was done."""
-    global _done
-    if _done:
-        return True
-    _done = True
+    global _result
+    if _result is None:
+        _result = _tune()
+    return _result
+
+
+def _tune() -> bool:
     if not sys.platform.startswith("linux") or os.environ.get("UPSTREAM_MALLOC", "").lower() == "default":
         return False
     try:

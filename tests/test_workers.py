@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -58,3 +62,69 @@ def test_an_error_in_a_forked_worker_reaches_the_caller():
             varying=frozenset({"success"}),
             param_at=boom,
         )
+
+
+def test_page_aligned_rows_start_on_page_boundaries_and_are_views():
+    import mmap
+
+    a = shared_empty((3, 5, 700), align_rows=True)
+    assert a.shape == (3, 5, 700) and is_shared(a)
+    starts = [a[i, j].ctypes.data for i in range(3) for j in range(5)]
+    assert all(s % mmap.PAGESIZE == 0 for s in starts)
+    a[...] = np.arange(a.size).reshape(a.shape)  # every element is writable and distinct
+    assert np.unique(a).size == a.size
+
+
+@pytest.mark.skipif(not can_fork(), reason="this platform cannot fork")
+def test_chunk_reductions_run_where_the_chunk_ran_and_see_every_member():
+    m = up.load_model("england-capacity")
+    cm = m.compiled
+    grid, _ = time_grid(12, 1.0)
+    rng = np.random.default_rng(4)
+    members = 200
+    params, _ = prepare_params(cm, {"capacity_scale": rng.uniform(0.9, 1.1, (members, 34))})
+    items, _ = make_record(cm, {"waiting_all": ["service"], "treatment": ["service"]})
+    whole = run_arrays(cm, params, members, grid, items, chunk_size=16, workers=1)
+    # ``after`` sums each member's waiting list where its chunk ran (forked workers: shared memory)
+    total = shared_empty((members,))
+    seen = shared_empty((members,))
+
+    def after(a, b, raw):
+        total[a:b] = raw["waiting_all"].sum(axis=(1, 2))
+        seen[a:b] += 1
+
+    kept = run_arrays(cm, params, members, grid, items, chunk_size=16, workers=2, after=after)
+    np.testing.assert_array_equal(seen, 1.0)  # every member reduced exactly once
+    np.testing.assert_array_equal(total, whole["waiting_all"].sum(axis=(1, 2)))
+    assert kept == {}  # with ``after``, quantities the caller gave no array for are not kept
+
+
+def test_contexts_hold_no_reference_cycles():
+    """Each step's cached arrays are freed when the step ends, not by the cyclic collector."""
+    import gc
+
+    from simulator._bind import Context
+
+    m = up.load_model("england-capacity")
+    up.simulate(m, months=3)  # compile outside the measured run
+    gc.collect()
+    gc.disable()
+    try:
+        up.simulate(m, months=6)
+        alive = sum(isinstance(o, Context) for o in gc.get_objects())
+    finally:
+        gc.enable()
+    assert alive == 0
+
+
+def test_allocator_tuning_is_idempotent_and_can_be_turned_off():
+    from simulator._memory import tune_allocator
+
+    first = tune_allocator()
+    assert tune_allocator() is first  # done once; later calls report the same
+    if sys.platform.startswith("linux") and "UPSTREAM_MALLOC" not in os.environ:
+        assert first is True  # glibc here: the thresholds were raised
+    code = "from simulator._memory import tune_allocator; print(tune_allocator())"
+    env = {**os.environ, "UPSTREAM_MALLOC": "default"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
