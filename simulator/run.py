@@ -347,12 +347,12 @@ def run_arrays(
             after(a, b, views)
         return ab
 
-    # one BLAS thread per worker: the small matrix products of a step only lose time to
-    # BLAS's own threads, and chunks already run in parallel
     # a forked worker maps each page of shared memory it touches once: where members are
     # the last (contiguous) axis of the caller's storage, a job of consecutive chunks
     # spanning a page's worth of members touches each page in one worker only
     member_last = any(v.ndim > 1 and v.strides[0] == v.itemsize for v in target.values())
+    # one BLAS thread per worker: the small matrix products of a step only lose time to
+    # BLAS's own threads, and chunks already run in parallel
     with _blas().limit(limits=1, user_api="blas"):
         if processes and member_last:
             per = max(1, min(-(-PAGE_MEMBERS // chunk), len(bounds) // (2 * n_workers)))
