@@ -139,7 +139,8 @@ ParamHook = Callable[[dict[str, np.ndarray], int, int], tuple[dict[str, np.ndarr
 class _Block:
     start: int
     stop: int
-    monthly: dict[str, np.ndarray] = field(default_factory=dict)  # (m, T, S), kept mode
+    monthly: dict[str, np.ndarray] = field(default_factory=dict)  # (T, S, m), kept mode
+    scalars: dict[str, np.ndarray] = field(default_factory=dict)  # (S, m), kept mode
     values: np.ndarray | None = None  # group draws (m, G), kept mode
     means: dict[str, np.ndarray] = field(default_factory=dict)  # streamed mode
     m2: dict[str, np.ndarray] = field(default_factory=dict)  # sums of squared deviations
@@ -150,21 +151,29 @@ class _Block:
 def _scalars(monthly: Mapping[str, np.ndarray], times: np.ndarray) -> dict[str, np.ndarray]:
     """Horizon totals, peaks and peak months ``(S, m)`` from monthly values ``(T, S, m)``.
 
-    Members are the last (contiguous) axis, so every reduction is a pass over
-    whole rows; the peak and its first month come from one loop over months.
+    The reference for :func:`_chunk_scalars` (which computes the same numbers
+    chunk by chunk, where the members ran).
     """
     out = {}
     for name, a in monthly.items():
-        best = a[0].copy()
-        when = np.zeros(best.shape, dtype=np.intp)
-        for k in range(1, a.shape[0]):
-            later = a[k] > best
-            np.copyto(best, a[k], where=later)
-            when[later] = k
-        out[f"{name}_total"] = a.sum(axis=0)
-        out[f"{name}_peak"] = best
-        out[f"{name}_peak_month"] = times[when]
+        out.update(_chunk_scalars(name, np.moveaxis(a, -1, 0), times, members_last=True))
     return out
+
+
+def _chunk_scalars(
+    name: str, v: np.ndarray, times: np.ndarray, members_last: bool = False
+) -> dict[str, np.ndarray]:
+    """Totals, peaks and peak months of one output's members ``v`` (m, T, ...).
+
+    The total is the sum over months in month order (the same additions
+    whatever the chunking); the peak month is the first month at the peak.
+    Returned arrays are ``(m, ...)``, or ``(..., m)`` with ``members_last``.
+    """
+    total = v.sum(axis=1)
+    peak = v.max(axis=1)
+    when = times[v.argmax(axis=1)]
+    res = {f"{name}_total": total, f"{name}_peak": peak, f"{name}_peak_month": when}
+    return {k: np.moveaxis(a, 0, -1) for k, a in res.items()} if members_last else res
 
 
 #: series sorted at a time by :func:`_stats` (bounded scratch memory, reused)
@@ -215,6 +224,15 @@ def _member_views(arrays: Mapping[str, np.ndarray], a: int, b: int) -> dict[str,
     }
 
 
+def _scalar_views(arrays: Mapping[str, np.ndarray], a: int, b: int) -> dict[str, np.ndarray]:
+    """``(m, n)`` views of members ``a .. b-1`` of arrays ``(..., M)``."""
+    return {k: np.reshape(v, (-1, v.shape[-1]), copy=False)[:, a:b].T for k, v in arrays.items()}
+
+
+def _scalar_names(outputs: Sequence[OutputDef]) -> list[str]:
+    return [f"{o.name}{s}" for o in outputs for s in ("_total", "_peak", "_peak_month")]
+
+
 def run_block(
     model: Model,
     design: Design,
@@ -233,12 +251,16 @@ def run_block(
     param_hook: ParamHook | None = None,
     sketch_accuracy: float = 0.005,
     out: dict[str, np.ndarray] | None = None,
+    scalars_out: dict[str, np.ndarray] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> _Block:
     """Run members ``start .. stop - 1`` and reduce them (a pure function; dask ships it).
 
-    Kept mode returns (or fills ``out`` with) each member's monthly outputs;
-    streamed mode returns only sums and a quantile sketch.
+    Kept mode returns (or fills ``out`` and ``scalars_out``, ``(m, T, n)`` and
+    ``(m, n)`` member views, with) each member's monthly outputs and their
+    horizon totals, peaks and peak months; streamed mode returns only sums and
+    a quantile sketch.  Totals and peaks are taken chunk by chunk where the
+    members ran, while their values are still in cache.
     """
     cm = model.compiled
     grid, _ = model_grid(model.spec, months, dt)
@@ -264,8 +286,11 @@ def run_block(
         alloc = partial(shared_empty, align_rows=True) if can_fork() else np.empty
         store = {o.name: alloc((len(times), sizes[o.name], m)) for o in outputs}
         out = _member_views(store, 0, m)
+        sstore = {k: alloc((sizes[_base(k)], m)) for k in _scalar_names(outputs)}
+        scalars_out = _scalar_views(sstore, 0, m)
     else:
-        store = {}
+        store = sstore = {}
+    assert scalars_out is not None, "kept outputs need their scalars' storage too"
     # an output that is one recorded quantity, used by no other output, is recorded straight
     # into its storage; the others are recorded chunk by chunk (contiguous), combined there,
     # and written once
@@ -290,7 +315,11 @@ def run_block(
                 num, den = vals[o.ratio[0]], vals[o.ratio[1]]
                 ok = den > o.floor
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    out[o.name][a:b] = np.where(ok, num / np.where(ok, den, 1.0), 0.0)
+                    vals[o.name] = np.where(ok, num / np.where(ok, den, 1.0), 0.0)
+                out[o.name][a:b] = vals[o.name]
+        for o in outputs:
+            for k, v in _chunk_scalars(o.name, vals[o.name], times).items():
+                scalars_out[k][a:b] = v.reshape(b - a, -1)
 
     run_arrays(
         cm,
@@ -309,11 +338,11 @@ def run_block(
     )
     blk = _Block(start, stop, counts=counts)
     if keep:
-        blk.monthly = store
+        blk.monthly, blk.scalars = store, sstore
         cols = [v[:, :1] if v.shape[1] == 1 else v.mean(axis=1, keepdims=True) for v in drawn.values()]
         blk.values = np.concatenate(cols, axis=1) if cols else np.zeros((m, 0))
         return blk
-    scalars = _scalars(store, times)
+    scalars = {k: sstore[k] for k in _scalar_names(outputs)}
     for k, a in {**store, **scalars}.items():
         mean = a.mean(axis=-1)
         blk.means[k] = mean
@@ -507,21 +536,16 @@ def elements(da: xr.DataArray, skip: Sequence[str] = ("stat", "time", "member"))
     return [(", ".join(combo), dict(zip(dims, combo))) for combo in product(*labels)]
 
 
-def _reduce_kept(full: Mapping[str, np.ndarray], quantiles: Sequence[float], times: np.ndarray) -> dict:
-    """mean, sd and quantiles of every output from all members' values."""
-
-    def one(item):
-        name, a = item
-        sc = _scalars({name: a}, times)
-        return sc, {name: _stats(a, quantiles), **{k: _stats(v, quantiles) for k, v in sc.items()}}
-
-    # outputs reduce independently: on forked workers (the members are inherited, not copied)
-    allv: dict[str, np.ndarray] = dict(full)
-    stats: dict[str, np.ndarray] = {}
-    for sc, st in parallel_map(one, list(full.items())):
-        allv.update(sc)
-        stats.update(st)
-    return allv, {k: stats[k] for k in allv}
+def _reduce_kept(
+    full: Mapping[str, np.ndarray], scalars: Mapping[str, np.ndarray], quantiles: Sequence[float]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Every kept array (monthly outputs, then their scalars) and its mean, sd and quantiles."""
+    allv: dict[str, np.ndarray] = {**full, **scalars}
+    names = list(allv)
+    # arrays reduce independently: on forked workers (the members are inherited, not copied,
+    # and only the small statistics travel back)
+    stats = parallel_map(lambda k: _stats(allv[k], quantiles), names)
+    return allv, dict(zip(names, stats))
 
 
 def _absorb(running: LogHistogram | None, blk: _Block) -> LogHistogram | None:
@@ -681,14 +705,19 @@ def run_ensemble(
     # kept outputs live in shared memory where chunks run in forked workers (written in place)
     alloc = partial(shared_empty, align_rows=True) if can_fork() and dask_client is None else np.empty
     full = {o.name: alloc((*shapes[o.name], members)) for o in outputs} if keep else None
+    full_s = {k: alloc((*shapes[_base(k)][1:], members)) for k in _scalar_names(outputs)} if keep else None
     blocks: list[_Block] = []
     sketch: LogHistogram | None = None  # counts are integers: merge order does not matter
     try:
         if dask_client is None:
             for a, b in bounds:
                 d = None if draws is None else draws[a:b]
-                views = None if full is None else _member_views(full, a, b)
-                blocks.append(run_block(model, design, smp, d, a, b, out=views, progress=tick, **kw))
+                views = svs = None
+                if full is not None and full_s is not None:
+                    views, svs = _member_views(full, a, b), _scalar_views(full_s, a, b)
+                blocks.append(
+                    run_block(model, design, smp, d, a, b, out=views, scalars_out=svs, progress=tick, **kw)
+                )
                 sketch = _absorb(sketch, blocks[-1])
         else:
             from dask.distributed import as_completed
@@ -703,10 +732,13 @@ def run_ensemble(
             ]
             for fut in as_completed(futures):
                 blk = fut.result()
-                if full is not None:
+                if full is not None and full_s is not None:
+                    n = blk.stop - blk.start
                     for k, v in blk.monthly.items():
-                        full[k][..., blk.start : blk.stop] = v.reshape(*shapes[k], blk.stop - blk.start)
-                    blk.monthly = {}
+                        full[k][..., blk.start : blk.stop] = v.reshape(*shapes[k], n)
+                    for k, v in blk.scalars.items():
+                        full_s[k][..., blk.start : blk.stop] = v.reshape(*shapes[_base(k)][1:], n)
+                    blk.monthly, blk.scalars = {}, {}
                 blocks.append(blk)
                 sketch = _absorb(sketch, blk)
                 if bar:
@@ -721,7 +753,8 @@ def run_ensemble(
             counts[k] = counts.get(k, 0) + v
     member_ds = None
     if full is not None:
-        allv, stats = _reduce_kept(full, quantiles, times)
+        assert full_s is not None
+        allv, stats = _reduce_kept(full, full_s, quantiles)
         mdata = {
             k: (
                 ("time", *_keep_dims(k, outputs), "member")

@@ -189,6 +189,22 @@ def test_member_outputs_equal_single_runs(england, small_ensemble):
         np.testing.assert_allclose(small_ensemble.members["referrals_peak"].isel(member=i), peak, rtol=1e-12)
 
 
+def test_totals_and_peaks_taken_in_chunks_equal_the_kept_months(small_ensemble):
+    # totals, peaks and peak months are reduced chunk by chunk where members ran; they
+    # must be exactly what the kept monthly values give (month-ordered sum, first peak)
+    r = small_ensemble.members
+    times = r["time"].to_numpy()
+    for name in [str(k) for k in r.data_vars if f"{k}_total" in r]:
+        a = r[name].transpose("time", ..., "member").to_numpy()
+        total = a[0].copy()
+        for k in range(1, a.shape[0]):
+            total += a[k]
+        np.testing.assert_array_equal(r[f"{name}_total"].to_numpy(), total)
+        np.testing.assert_array_equal(r[f"{name}_peak"].to_numpy(), a.max(axis=0))
+        np.testing.assert_array_equal(r[f"{name}_peak_month"].to_numpy(), times[a.argmax(axis=0)])
+        assert np.any(total != 0)
+
+
 @pytest.mark.parametrize(
     ("chunk", "workers", "block"), [(7, 1, 4096), (64, 2, 4096), (300, 2, 100), (13, 2, 37)]
 )
