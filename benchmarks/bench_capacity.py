@@ -23,8 +23,8 @@ MEMBERS = 10_000
 def main() -> None:
     warnings.filterwarnings("ignore")
     import simulator as up
-    from simulator.ensemble import run_ensemble
-    from simulator.scenario import load_scenario
+    from simulator.analysis import run_ensemble
+    from simulator.files import load_scenario
 
     sc = load_scenario(ROOT / "scenarios" / "england-capacity.yaml")
     m = sc.model

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from simulator import load_model, simulate
-from simulator.run import make_record, prepare_params, run_arrays, time_grid
+from simulator.core import make_record, prepare_params, run_arrays, time_grid
 
 warnings.filterwarnings("ignore")
 ROOT = Path(__file__).resolve().parents[1]

@@ -33,8 +33,8 @@ def peak_mib() -> float:
 
 
 def case_ensemble() -> None:
-    from simulator.ensemble import scenario_ensemble
-    from simulator.scenario import load_scenario
+    from simulator.analysis import scenario_ensemble
+    from simulator.files import load_scenario
 
     sc = load_scenario(SCENARIO)
     scenario_ensemble(sc, members=256)  # warm up: imports, compilation
@@ -48,9 +48,8 @@ def case_ensemble() -> None:
 
 
 def case_sobol() -> None:
-    from simulator.scenario import load_scenario
-    from simulator.sensitivity import sensitivity_analysis
-    from simulator.uncertainty import Design
+    from simulator.analysis import Design, sensitivity_analysis
+    from simulator.files import load_scenario
 
     sc = load_scenario(SCENARIO)
     design = Design(sc.model.spec, sc.groups[:20])
@@ -64,8 +63,8 @@ def case_sobol() -> None:
 
 
 def case_million() -> None:
-    from simulator.ensemble import scenario_ensemble
-    from simulator.scenario import load_scenario
+    from simulator.analysis import scenario_ensemble
+    from simulator.files import load_scenario
 
     sc = load_scenario(SCENARIO)
     t = time.perf_counter()

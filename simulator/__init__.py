@@ -9,15 +9,15 @@ Public API::
     up.tidy(ds)                                # long table for CSV/Parquet
 """
 
-from .compiler import CompiledModel, compile_spec
-from .expr import parse
-from .loading import BUILTIN_MODELS, builtin_path, check_model, load_model
-from .model import Model
-from .problems import InputError, Problem
-from .results import su_table, tidy
-from .run import simulate, time_grid
-from .spaces import Space
-from .spec import Aux, Flow, ModelSpec, Output, Param, Series, SpecError, Stock
+from simulator.core._compiler import CompiledModel, compile_spec
+from simulator.core._formulas import parse
+from simulator.core._model import Model
+from simulator.core._problems import InputError, Problem
+from simulator.core._results import su_table, tidy
+from simulator.core._run import simulate, time_grid
+from simulator.core._spaces import Space
+from simulator.core._spec import Aux, Flow, ModelSpec, Output, Param, Series, SpecError, Stock
+from simulator.files._loading import BUILTIN_MODELS, builtin_path, check_model, load_model
 
 __version__ = "0.1.0"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .problems import InputError, Problem
+from simulator.core import InputError, Problem
 
 EXIT_INPUT = 2
 
@@ -45,8 +45,7 @@ def handle_errors(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from .run import RunError
-        from .spec import SpecError
+        from simulator.core import RunError, SpecError
 
         try:
             return fn(*args, **kwargs)
@@ -66,7 +65,7 @@ def handle_errors(fn: Callable) -> Callable:
 
 
 def _load(model: str | None, quiet: bool, fallback: str | None = None):
-    from .loading import load_model
+    from simulator.files import load_model
 
     m = load_model(model, fallback=fallback)
     if not quiet:
@@ -102,7 +101,7 @@ def run_options(fn: Callable) -> Callable:
 
 
 def _simulate(model, curve, dt, months, method, quiet, record=None, fallback=None):
-    from .run import simulate
+    from simulator.core import simulate
 
     m = _load(model, quiet, fallback)
     if curve:
@@ -148,9 +147,14 @@ def main() -> None:
 @handle_errors
 def run(model, curve, dt, months, method, quiet, output, fmt, fallback) -> None:
     """Run MODEL and write its results (or print the surge table, or final values)."""
-    from .export import format_from_suffix, write_results
-    from .summary import format_summary, surge_summary
-    from .waiting import capacity_summary, format_capacity_summary, has_capacity
+    from simulator.files import format_from_suffix, write_results
+    from simulator.surge import (
+        capacity_summary,
+        format_capacity_summary,
+        format_summary,
+        has_capacity,
+        surge_summary,
+    )
 
     if output and fmt is None:
         try:
@@ -160,7 +164,7 @@ def run(model, curve, dt, months, method, quiet, output, fmt, fallback) -> None:
     m, ds = _simulate(model, curve, dt, months, method, quiet, fallback=fallback)
     if output:
         extra = None
-        if fmt == "xlsx" and m.tables is not None:
+        if fmt == "xlsx" and getattr(m, "tables", None) is not None:
             extra = {"summary": surge_summary(ds)}
             if has_capacity(ds):
                 extra["capacity"] = capacity_summary(ds)
@@ -169,7 +173,7 @@ def run(model, curve, dt, months, method, quiet, output, fmt, fallback) -> None:
             click.echo(f"wrote {output} ({fmt})", err=True)
     else:
         click.echo(_header(m, ds))
-        if m.tables is not None:
+        if getattr(m, "tables", None) is not None:
             click.echo(format_summary(surge_summary(ds)))
         else:
             click.echo(_final_values(ds))
@@ -226,12 +230,17 @@ def summary(model, curve, dt, months, method, quiet, output) -> None:
     With -o, the surge table is written as CSV; for a capacity model the
     waiting-list table goes beside it (FILE-capacity.csv).
     """
-    from .export import atomic_path
-    from .summary import format_summary, surge_summary
-    from .waiting import capacity_summary, format_capacity_summary, has_capacity
+    from simulator.files import atomic_path
+    from simulator.surge import (
+        capacity_summary,
+        format_capacity_summary,
+        format_summary,
+        has_capacity,
+        surge_summary,
+    )
 
     m, ds = _simulate(model, curve, dt, months, method, quiet)
-    if m.tables is None:
+    if getattr(m, "tables", None) is None:
         raise CLIError(f"{m.name} is not a surge model; summary needs services and referrals")
     table = surge_summary(ds)
     click.echo(_header(m, ds))
@@ -282,13 +291,13 @@ def summary(model, curve, dt, months, method, quiet, output) -> None:
 @handle_errors
 def plot(model, curve, dt, months, method, quiet, output, services, top, view) -> None:
     """Draw monthly referrals and caseload per service, or waiting lists against capacity."""
-    from .plotting import plot_services, plot_waiting, save_figure
-    from .waiting import has_capacity
+    from simulator.report import plot_services, plot_waiting, save_figure
+    from simulator.surge import has_capacity
 
     if Path(output).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise CLIError(f"plot writes .png, .svg or .pdf, not {Path(output).suffix or 'no suffix'!r}")
     m, ds = _simulate(model, curve, dt, months, method, quiet)
-    if m.tables is None:
+    if getattr(m, "tables", None) is None:
         raise CLIError(f"{m.name} is not a surge model; plot needs services and referrals")
     if view == "waiting":
         if not has_capacity(ds):
@@ -309,7 +318,7 @@ def plot(model, curve, dt, months, method, quiet, output, services, top, view) -
 @click.option("--quiet", "-q", is_flag=True, help="Only the verdict and errors.")
 def validate(model, quiet) -> None:
     """Check MODEL and list every problem (sheet or table, row, column, what is allowed)."""
-    from .loading import check_model
+    from simulator.files import check_model
 
     m, problems = check_model(model)
     _print_problems(list(problems), quiet=quiet)
@@ -331,7 +340,7 @@ def validate(model, quiet) -> None:
 @handle_errors
 def export_vensim(model, output, dt, months, quiet) -> None:
     """Write MODEL as a Vensim model (.mdl) with subscripts and a sketch, readable by PySD."""
-    from .vensim.export import ExportError, export_mdl
+    from simulator.vensim import ExportError, export_mdl
 
     if Path(output).suffix.lower() != ".mdl":
         raise CLIError(f"export writes a Vensim .mdl file, not {Path(output).suffix or 'no suffix'!r}")
@@ -355,7 +364,7 @@ def export_vensim(model, output, dt, months, quiet) -> None:
 @handle_errors
 def convert(source, output, name, start, source_note, licence, quiet) -> None:
     """Convert a surge workbook to a YAML model file, or a surge model to a workbook."""
-    from .convert import convert_model
+    from simulator.files import convert_model
 
     convert_model(source, output, name=name, start=start, source=source_note, licence=licence)
     if not quiet:
@@ -380,13 +389,13 @@ def ensemble_options(fn: Callable) -> Callable:
 
 
 def _scenario(path: str):
-    from .scenario import load_scenario
+    from simulator.files import load_scenario
 
     return load_scenario(path)
 
 
 def _write_summary(result, output: str) -> None:
-    from .export import atomic_path, format_from_suffix
+    from simulator.files import atomic_path, format_from_suffix
 
     fmt = format_from_suffix(output)
     if fmt == "netcdf":
@@ -422,8 +431,8 @@ def _write_summary(result, output: str) -> None:
 @handle_errors
 def sweep(scenario, members, seed, sampler, dask_address, quiet, output, plot_file, services, fan) -> None:
     """Run a SCENARIO ensemble: median and 90% interval per service."""
-    from .distributed import DaskUnavailable, dask_client
-    from .ensemble import scenario_ensemble
+    from simulator.analysis import scenario_ensemble
+    from simulator.core import DaskUnavailable, dask_client
 
     sc = _scenario(scenario)
     try:
@@ -448,7 +457,7 @@ def sweep(scenario, members, seed, sampler, dask_address, quiet, output, plot_fi
     if output:
         _write_summary(result, output)
     if plot_file:
-        from .plotting import plot_fan, save_figure
+        from simulator.report import plot_fan, save_figure
 
         if fan not in result.summary or "time" not in result.summary[fan].dims:
             monthly = [
@@ -479,8 +488,8 @@ def sweep(scenario, members, seed, sampler, dask_address, quiet, output, plot_fi
 @handle_errors
 def compare(scenarios, members, seed, sampler, dask_address, quiet, var, output, plot_file, services) -> None:
     """Put SCENARIOS side by side on the same draws (paired differences from the first)."""
-    from .compare import compare_scenarios
-    from .distributed import DaskUnavailable, dask_client
+    from simulator.analysis import compare_scenarios
+    from simulator.core import DaskUnavailable, dask_client
 
     loaded = [_scenario(p) for p in scenarios]
     try:
@@ -499,12 +508,12 @@ def compare(scenarios, members, seed, sampler, dask_address, quiet, var, output,
         raise CLIError(f"--output-var {var!r} is not a figure of these runs; figures: {', '.join(have)}")
     click.echo(cmp.format_table(var, shown, top=None if shown else 15))
     if output:
-        from .export import atomic_path
+        from simulator.files import atomic_path
 
         with atomic_path(output) as tmp:
             cmp.table(var, shown).to_csv(tmp, index=False)
     if plot_file:
-        from .plotting import plot_compare, save_figure
+        from simulator.report import plot_compare, save_figure
 
         save_figure(plot_compare(cmp, shown), plot_file)
 
@@ -521,7 +530,7 @@ def curves(source, output, months, quiet) -> None:
     """Show the curves of a model or scenario, and the library's generators at their defaults."""
     import pandas as pd
 
-    from .curves import GENERATORS, generate
+    from simulator.surge import GENERATORS, generate
 
     if (
         source
@@ -533,7 +542,7 @@ def curves(source, output, months, quiet) -> None:
         months = months or sc.months
     else:
         model = _load(source, quiet)
-    if model.tables is None:
+    if getattr(model, "tables", None) is None:
         raise CLIError(f"{model.name} has no scenario curves")
     months = months or model.tables.months
     table = model.tables.curves.reindex(range(months)).ffill()
@@ -544,7 +553,7 @@ def curves(source, output, months, quiet) -> None:
     used = model.curve_note
     click.echo(f"groups use: {used}", err=True) if not quiet else None
     if output:
-        from .plotting import plot_curves, save_figure
+        from simulator.report import plot_curves, save_figure
 
         save_figure(plot_curves(table, f"{model.name}: curves (share per month)"), output)
     _ = pd
@@ -576,7 +585,7 @@ def sensitivity(
     scenario, method, n, seed, services, variables, no_second_order, output, plot_file, heatmap, quiet
 ) -> None:
     """Global sensitivity of a SCENARIO's outputs to its uncertainty groups (SALib)."""
-    from .sensitivity import sensitivity_analysis
+    from simulator.analysis import sensitivity_analysis
 
     sc = _scenario(scenario)
     res = sensitivity_analysis(
@@ -606,11 +615,11 @@ def sensitivity(
         for f, v, c in zip(r["factor"], r["value"], r["conf"]):
             click.echo(f"  {f:<45} {v:10.4g}  +/- {c:.3g}")
     if output:
-        from .export import atomic_path
+        from simulator.files import atomic_path
 
         with atomic_path(output) as tmp:
             res.indices.to_csv(tmp, index=False)
-    from .plotting import plot_heatmap, plot_ranking, save_figure
+    from simulator.report import plot_heatmap, plot_ranking, save_figure
 
     if plot_file:
         save_figure(plot_ranking(res), plot_file)
@@ -654,11 +663,10 @@ def compare_interventions(
     scenario, packages, members, seed, outcome, crisis, output, plot_file, plot_time, quiet
 ) -> None:
     """Compare intervention PACKAGES against the baseline on the same ensemble draws."""
-    from .appraisal import appraise
-    from .interventions import load_package
+    from simulator.analysis import appraise, load_package
 
     sc = _scenario(scenario)
-    if plot_time and sc.model.tables is None:
+    if plot_time and getattr(sc.model, "tables", None) is None:
         raise CLIError("--plot-time draws referrals averted over time: it needs a surge model")
     base = sc.path.parent.parent if sc.path is not None else Path.cwd()
     pkgs = [load_package(p, base) for p in packages]
@@ -686,7 +694,7 @@ def compare_interventions(
         if a.crisis:
             click.echo("crisis services: " + ", ".join(a.crisis), err=True)
     if output:
-        from .export import atomic_path, format_from_suffix
+        from simulator.files import atomic_path, format_from_suffix
 
         fmt = format_from_suffix(output)
         with atomic_path(output) as tmp:
@@ -696,7 +704,7 @@ def compare_interventions(
                 a.table().to_csv(tmp, index=False)
             else:
                 raise CLIError("write the comparison as .csv (table) or .nc (every member)")
-    from .plotting import plot_averted_over_time, plot_frontier, save_figure
+    from simulator.report import plot_averted_over_time, plot_frontier, save_figure
 
     if plot_file:
         save_figure(plot_frontier(a, outcome), plot_file)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulator.vensim.names import normal
+from simulator.vensim._names import normal
 
 ROOT = Path(__file__).resolve().parent / "sd_test_models"
 

@@ -116,14 +116,14 @@ def test_order_of_accuracy(method, order):
 
 def test_surge_model_rk4_agrees_with_solve_ivp(england):
     """England with RK4 at small dt against scipy's DOP853 on the same equations."""
-    from simulator._kernel import _linear_matrix
-    from simulator.run import prepare_params
+    from simulator.core import prepare_params
+    from simulator.core._kernel import _linear_matrix
 
     cm = england.compiled
     months = 12
     ds = simulate(england, dt=0.05, method="rk4", months=months, record=["at_risk", "treatment"])
     params, _ = prepare_params(cm)
-    from simulator._bind import Context
+    from simulator.core._bind import Context
 
     ctx = Context(params, 0.0)
     coefs = {b.name: b.coef.eval(ctx) for b in cm.transfers}

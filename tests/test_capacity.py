@@ -18,8 +18,7 @@ import xarray as xr
 from tiny import write_tiny
 
 import simulator as up
-from simulator.surge.tables import EIGHTEEN_WEEKS
-from simulator.waiting import capacity_summary, service_load
+from simulator.surge import EIGHTEEN_WEEKS, capacity_summary, service_load
 
 START = dt.datetime(2020, 5, 1)
 
@@ -394,7 +393,7 @@ def test_england_capacity_outputs_are_consistent():
 
 
 def test_default_capacity_is_throughput_times_headroom():
-    from simulator.surge.capacity import default_capacity
+    from simulator.surge import default_capacity
 
     m = up.load_model("england-capacity")
     t = m.tables
@@ -522,8 +521,7 @@ def test_capacity_tables_are_validated(tmp_path, change, text, sheet, column):
 
 
 def test_capacity_lever_adds_starts_from_its_month_and_is_costed():
-    from simulator.appraisal import appraise, simulate_package
-    from simulator.interventions import Package, load_package
+    from simulator.analysis import Package, appraise, load_package, simulate_package
 
     m = up.load_model("england-capacity")
     (iv,) = load_package("extra-iapt-starts").interventions
@@ -555,8 +553,8 @@ def test_capacity_lever_adds_starts_from_its_month_and_is_costed():
 
 
 def test_capacity_lever_needs_absolute_effect(tmp_path):
-    from simulator.interventions import load_intervention
-    from simulator.problems import InputError
+    from simulator.analysis import load_intervention
+    from simulator.core import InputError
 
     p = tmp_path / "bad.yaml"
     p.write_text(
@@ -571,9 +569,7 @@ def test_capacity_lever_needs_absolute_effect(tmp_path):
 
 
 def test_ensemble_capacity_outputs_match_single_runs():
-    from simulator.distributions import distribution_from_dict
-    from simulator.ensemble import run_ensemble
-    from simulator.uncertainty import Design, UncertaintyGroup
+    from simulator.analysis import Design, UncertaintyGroup, distribution_from_dict, run_ensemble
 
     m = up.load_model("england-capacity")
     uniform = distribution_from_dict({"type": "uniform", "low": 0.9, "high": 1.1})

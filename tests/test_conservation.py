@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator import ModelSpec, simulate
-from simulator.run import make_record, prepare_params, run_arrays, time_grid
+from simulator.core import make_record, prepare_params, run_arrays, time_grid
 
 LABELS = ["a", "b", "c"]
 
@@ -124,7 +124,7 @@ def test_member_specific_path_equals_matrix_path(spec):
 
 def test_sink_from_conservation_equals_stepped_sink(england):
     """England's no_mh_needs recovered from conservation equals stepping its inflows."""
-    from simulator._kernel import integrate
+    from simulator.core import integrate
 
     cm = england.compiled
     assert cm.sink == "no_mh_needs"

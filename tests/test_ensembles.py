@@ -6,11 +6,16 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulator.distributions import DistributionError, distribution_from_dict
-from simulator.ensemble import run_ensemble, scenario_ensemble
-from simulator.sampling import Sampler
-from simulator.scenario import load_scenario
-from simulator.uncertainty import Design, UncertaintyGroup
+from simulator.analysis import (
+    Design,
+    DistributionError,
+    Sampler,
+    UncertaintyGroup,
+    distribution_from_dict,
+    run_ensemble,
+    scenario_ensemble,
+)
+from simulator.files import load_scenario
 
 
 def design(model, independent=False):
@@ -225,7 +230,7 @@ def test_identical_for_any_chunking_workers_and_blocks(england, small_ensemble, 
 
 def test_dask_local_cluster_is_bit_identical(england, small_ensemble):
     pytest.importorskip("dask.distributed")
-    from simulator.distributed import dask_client
+    from simulator.core import dask_client
 
     with dask_client("local") as client:
         r = run_ensemble(
@@ -300,7 +305,7 @@ def test_curve_baselines_equal_single_runs(curve):
 def test_fast_beta_inverse_matches_scipy():
     from scipy import stats
 
-    from simulator.distributions import beta_ppf
+    from simulator.analysis import beta_ppf
 
     u = np.random.default_rng(0).random((2000, 7))
     u[0, :4] = [0.0, 1.0, 1e-12, 1 - 1e-12]

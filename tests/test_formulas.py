@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from simulator import ModelSpec, Space, SpecError, parse, simulate
-from simulator.expr import Binary, Call, FormulaError, Num, Ref
+from simulator.core import Binary, Call, FormulaError, Num, Ref
 
 
 def test_parses_arithmetic_and_aggregates():

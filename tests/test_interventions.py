@@ -7,10 +7,19 @@ import pytest
 from tiny import write_tiny
 
 from simulator import InputError, load_model
-from simulator.appraisal import InterventionEngine, appraise, simulate_package
-from simulator.distributions import distribution_from_dict as D
-from simulator.interventions import Intervention, Package, load_intervention, load_package, ramp
-from simulator.uncertainty import Design, UncertaintyGroup
+from simulator.analysis import (
+    Design,
+    Intervention,
+    InterventionEngine,
+    Package,
+    UncertaintyGroup,
+    appraise,
+    load_intervention,
+    load_package,
+    ramp,
+    simulate_package,
+)
+from simulator.analysis._distributions import distribution_from_dict as D
 
 FIXED = lambda v: D({"type": "fixed", "value": v})  # noqa: E731
 

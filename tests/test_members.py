@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from simulator import simulate
-from simulator.run import RunError
+from simulator.core import RunError
 
 
 def member_params(model, k, seed=7):

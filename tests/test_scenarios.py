@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from simulator import InputError
-from simulator.curves import GENERATORS, CurveError, generate
-from simulator.scenario import load_scenario
+from simulator.files import load_scenario
+from simulator.surge import GENERATORS, CurveError, generate
 
 BASE = """upstream: scenario
 name: test

@@ -6,9 +6,8 @@ import pytest
 from tiny import write_tiny
 
 from simulator import load_model, simulate
-from simulator.distributions import distribution_from_dict as D
-from simulator.sensitivity import sensitivity_analysis
-from simulator.uncertainty import Design, UncertaintyGroup
+from simulator.analysis import Design, UncertaintyGroup, sensitivity_analysis
+from simulator.analysis._distributions import distribution_from_dict as D
 
 
 @pytest.fixture(scope="module")

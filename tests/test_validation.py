@@ -177,7 +177,7 @@ def test_every_problem_is_reported_at_once(tmp_path):
 
 
 def test_nan_in_yaml_is_rejected(tmp_path):
-    from simulator.convert import convert_model
+    from simulator.files import convert_model
 
     src = write_tiny(tmp_path / "tiny.xlsx")
     dst = tmp_path / "tiny.yaml"
@@ -193,7 +193,7 @@ def test_nan_in_yaml_is_rejected(tmp_path):
 
 
 def test_yaml_table_without_source_is_an_error(tmp_path):
-    from simulator.convert import convert_model
+    from simulator.files import convert_model
 
     dst = tmp_path / "tiny.yaml"
     convert_model(write_tiny(tmp_path / "tiny.xlsx"), dst)

@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 
 from simulator import ModelSpec, SpecError, simulate
-from simulator.expr import Assemble, Binary, Call, Num, Ref, Take
-from simulator.run import time_grid
-from simulator.spaces import Space
+from simulator.core import Assemble, Binary, Call, Num, Ref, Space, Take, time_grid
 
 DIMS = {"g": ["a", "b", "c"], "h": ["x", "y"], "g2": ["a", "b", "c"], "lx": ["0.0", "1.0", "3.0"]}
 

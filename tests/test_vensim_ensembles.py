@@ -13,9 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 import simulator as up
+from simulator.analysis import Design, UncertaintyGroup, distribution_from_dict
 from simulator.cli import main
-from simulator.distributions import distribution_from_dict
-from simulator.uncertainty import Design, UncertaintyGroup
 
 SIR = Path(__file__).resolve().parent / "sd_test_models" / "samples" / "SIR" / "SIR.mdl"
 
@@ -32,7 +31,7 @@ def group(name, param, low, high):
 
 
 def test_sensitivity_of_an_imported_model_ranks_its_constants(sir):
-    from simulator.sensitivity import sensitivity_analysis
+    from simulator.analysis import sensitivity_analysis
 
     design = Design(
         sir.spec,
@@ -55,8 +54,7 @@ def test_sensitivity_of_an_imported_model_ranks_its_constants(sir):
 
 
 def test_interventions_on_an_imported_model_are_measured_by_its_variables(sir, tmp_path):
-    from simulator.appraisal import appraise
-    from simulator.interventions import Package, load_intervention
+    from simulator.analysis import Package, appraise, load_intervention
 
     p = tmp_path / "distancing.yaml"
     p.write_text(
@@ -115,7 +113,7 @@ def test_cli_runs_sensitivity_and_comparisons_on_an_imported_model(tmp_path):
 
 
 def test_sweep_and_compare_of_an_imported_model_report_its_variables(tmp_path):
-    from simulator.ensemble import run_ensemble
+    from simulator.analysis import run_ensemble
 
     sir = up.load_model(SIR)
     design = Design(sir.spec, [group("infectivity", "contact_infectivity", 0.8, 1.2)])

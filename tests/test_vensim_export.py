@@ -9,7 +9,7 @@ import pytest
 
 from simulator import ModelSpec, simulate
 from simulator.vensim import import_model
-from simulator.vensim.export import ExportError, mdl_text, pysd_exact, pysd_terms
+from simulator.vensim._writer import ExportError, mdl_text, pysd_exact, pysd_terms
 
 
 def two_stocks() -> ModelSpec:
@@ -142,7 +142,7 @@ def test_step_series_and_dt_after_the_capacity_work(tmp_path):
     """Step series and ``dt`` in formulas (from the capacity model's branch) go to Vensim exactly."""
     import dataclasses
 
-    from simulator.spec import Series
+    from simulator.core import Series
 
     if "kind" not in {f.name for f in dataclasses.fields(Series)}:
         pytest.skip("step series arrive with the capacity model (main branch); this runs once merged")

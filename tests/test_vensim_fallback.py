@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from simulator import InputError, load_model, simulate
-from simulator.vensim.fallback import PySDModel
+from simulator.vensim._fallback import PySDModel
 
 MODEL = """{UTF-8}
 inp = 1 + Time * slope ~~|

@@ -10,7 +10,7 @@ import pytest
 from sd_compare import ROOT
 
 from simulator import InputError, load_model, simulate
-from simulator.run import RunError
+from simulator.core import RunError
 from simulator.vensim import UnsupportedModel, import_model
 
 SIR = ROOT / "samples" / "SIR" / "SIR.mdl"

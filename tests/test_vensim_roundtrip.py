@@ -16,8 +16,8 @@ from conftest import WORKBOOKS
 
 from simulator import load_model, simulate
 from simulator.vensim import import_model
-from simulator.vensim.export import element_label, export_mdl, mdl_text
-from simulator.vensim.names import unquote, vensim_text
+from simulator.vensim._names import unquote, vensim_text
+from simulator.vensim._writer import element_label, export_mdl, mdl_text
 
 DT = 0.5
 SERIES = ("no_mh_needs", "at_risk", "treatment", "new_at_risk", "new_referral", "new_treatment", "contacts")
@@ -111,7 +111,7 @@ def test_export_is_deterministic_and_has_a_sketch(exported):
 
 def test_capacity_model_exports_and_comes_back(tmp_path):
     """The capacity extension (waiting lists, wait bands, escalation) through PySD and back."""
-    from simulator.loading import BUILTIN_MODELS
+    from simulator.files import BUILTIN_MODELS
 
     if "england-capacity" not in BUILTIN_MODELS:
         pytest.skip("the capacity model arrives with the main branch; this runs once merged")

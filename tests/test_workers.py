@@ -10,8 +10,15 @@ import numpy as np
 import pytest
 
 import simulator as up
-from simulator._workers import can_fork, is_shared, shared_empty
-from simulator.run import make_record, prepare_params, run_arrays, time_grid
+from simulator.core import (
+    can_fork,
+    is_shared,
+    make_record,
+    prepare_params,
+    run_arrays,
+    shared_empty,
+    time_grid,
+)
 
 
 def test_shared_arrays_are_recognised_through_views():
@@ -103,7 +110,7 @@ def test_contexts_hold_no_reference_cycles():
     """Each step's cached arrays are freed when the step ends, not by the cyclic collector."""
     import gc
 
-    from simulator._bind import Context
+    from simulator.core._bind import Context
 
     m = up.load_model("england-capacity")
     up.simulate(m, months=3)  # compile outside the measured run
@@ -118,13 +125,13 @@ def test_contexts_hold_no_reference_cycles():
 
 
 def test_allocator_tuning_is_idempotent_and_can_be_turned_off():
-    from simulator._memory import tune_allocator
+    from simulator.core._memory import tune_allocator
 
     first = tune_allocator()
     assert tune_allocator() is first  # done once; later calls report the same
     if sys.platform.startswith("linux") and "UPSTREAM_MALLOC" not in os.environ:
         assert first is True  # glibc here: the thresholds were raised
-    code = "from simulator._memory import tune_allocator; print(tune_allocator())"
+    code = "from simulator.core._memory import tune_allocator; print(tune_allocator())"
     env = {**os.environ, "UPSTREAM_MALLOC": "default"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -1,6 +1,43 @@
-"""The Strategy Unit's Covid-19 mental health surge model: tables, readers, spec builder."""
+"""The Strategy Unit's Covid-19 mental health surge model.
 
-from .build import build_surge_spec
-from .tables import SHEETS, RawTable, SurgeTables, check_tables
+Tables, readers, spec builder, capacity extension, curves, the surge table and the
+capacity report.
+"""
 
-__all__ = ["SHEETS", "RawTable", "SurgeTables", "build_surge_spec", "check_tables"]
+from ._build import build_surge_spec
+from ._capacity import default_capacity
+from ._curves import GENERATORS, CurveError, generate
+from ._model import SurgeModel, surge_model
+from ._outputs import CAPACITY_OUTPUTS, SURGE_OUTPUTS
+from ._summary import format_summary, surge_summary
+from ._tables import EIGHTEEN_WEEKS, SHEETS, RawTable, SurgeTables, check_tables
+from ._waiting import capacity_summary, format_capacity_summary, has_capacity, service_load
+from ._workbook import read_workbook, write_workbook
+from ._yamlfile import read_surge_yaml, write_surge_yaml
+
+__all__ = [
+    "CAPACITY_OUTPUTS",
+    "EIGHTEEN_WEEKS",
+    "GENERATORS",
+    "SHEETS",
+    "SURGE_OUTPUTS",
+    "CurveError",
+    "RawTable",
+    "SurgeModel",
+    "SurgeTables",
+    "build_surge_spec",
+    "capacity_summary",
+    "check_tables",
+    "default_capacity",
+    "format_capacity_summary",
+    "format_summary",
+    "generate",
+    "has_capacity",
+    "read_surge_yaml",
+    "read_workbook",
+    "service_load",
+    "surge_model",
+    "surge_summary",
+    "write_surge_yaml",
+    "write_workbook",
+]

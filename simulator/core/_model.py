@@ -1,0 +1,115 @@
+"""A loaded model: its spec, where it came from and its warnings; model kinds subclass it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from simulator.core._compiler import CompiledModel, compile_spec
+from simulator.core._outputs import OutputDef
+from simulator.core._problems import Problem, Problems
+from simulator.core._spec import ModelSpec, SpecError
+
+__all__ = ["Model"]
+
+
+@dataclass
+class Model:
+    """A model ready to simulate.
+
+    Attributes
+    ----------
+    spec
+        The validated stock-and-flow specification (the one representation every model shares).
+    kind
+        ``"surge"`` (built from the six surge tables), ``"network"`` (a YAML stock-and-flow
+        model) or ``"vensim"`` (imported).
+    path
+        The file it was read from, if any.
+    warnings
+        Problems that did not stop loading (e.g. c2t rows that are not paths).
+    """
+
+    spec: ModelSpec
+    kind: str = "network"
+    path: Path | None = None
+    warnings: list[Problem] = field(default_factory=list)
+    _compiled: CompiledModel | None = field(default=None, repr=False)
+    _reported: dict[tuple[float, ...], dict[str, tuple]] = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        """Model name."""
+        return self.spec.name
+
+    @property
+    def compiled(self) -> CompiledModel:
+        """The compiled model (compiled once, on first use)."""
+        if self._compiled is None:
+            self._compiled = compile_spec(self.spec)
+        return self._compiled
+
+    # ------------------------------------------------------------------ the model-kind interface
+    # (see simulator.core._kind.ModelKind; a model kind subclasses Model and overrides these)
+    def ensemble_outputs(self) -> tuple[OutputDef, ...]:
+        """What an ensemble keeps of each member by default: every stock family, per element.
+
+        Returns
+        -------
+        tuple of OutputDef
+            One output per stock family, in the stock's own unit.
+        """
+        return tuple(OutputDef(s.name, s.name, s.space.dims, s.unit) for s in self.spec.stocks)
+
+    def sensitivity_outputs(self, variables: Sequence[str] | None = None) -> tuple[OutputDef, ...]:
+        """What a sensitivity analysis measures: ``variables`` (default every stock), summed to one series.
+
+        Parameters
+        ----------
+        variables
+            Recordable variables of the model (stocks, flows, auxiliaries).
+
+        Returns
+        -------
+        tuple of OutputDef
+            One scalar output per variable.
+
+        Raises
+        ------
+        KeyError
+            If a variable is not recordable.
+        """
+        names = list(variables) if variables else [s.name for s in self.spec.stocks]
+        unknown = [v for v in names if v not in self.compiled.recordable]
+        if unknown:
+            raise KeyError(f"the model has no variables {unknown}")
+        return tuple(OutputDef(v, v, (), "") for v in names)
+
+    def reported_data(self, times: np.ndarray) -> dict[str, tuple]:
+        """Data reported beside a run at ``times`` (none for a generic model).
+
+        Returns
+        -------
+        dict
+            Variable name -> ``(dims, array, attrs)`` added to the results dataset.
+        """
+        return {}
+
+    def result_attrs(self) -> dict[str, str]:
+        """Attributes a results dataset carries for this model (none for a generic model)."""
+        return {}
+
+
+def compiled_model(spec: ModelSpec, kind: str, path: Path | None, problems: Problems) -> Model | None:
+    """A model compiled now, so structural errors surface at load as problems (``None`` if any)."""
+    model = Model(spec, kind=kind, path=path, warnings=problems.warnings)
+    try:
+        model.compiled  # noqa: B018 - compiling is the check
+    except SpecError as err:
+        for m in err.problems:
+            problems.add(m)
+        return None
+    return model

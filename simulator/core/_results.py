@@ -1,0 +1,243 @@
+"""Labelled results: recorded arrays become an :class:`xarray.Dataset`, and tidy tables.
+
+Dimensions are named ``member``, ``time`` and the model's own (``group``,
+``condition``, ``service`` for surge models).  Sparse element sets (the surge
+paths) are laid out densely with zeros where no element exists, and a mask
+variable (``path`` for surge models) says which combinations exist, so sums
+over any dimension are right and tidy tables list only real elements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from simulator.core._compiler import CompiledModel
+from simulator.core._spaces import Space
+
+__all__ = ["SU_TYPES", "su_table", "tidy", "to_dataset"]
+
+#: the surge model's own tidy-table types, and the variables they come from
+SU_TYPES = {
+    "no-mh-needs": "no_mh_needs",
+    "at-risk": "at_risk",
+    "treatment": "treatment",
+    "new-at-risk": "new_at_risk",
+    "new-referral": "new_referral",
+    "new-treatment": "new_treatment",
+}
+
+
+def _mask_name(spec_meta: Mapping[str, object], dims: tuple[str, ...]) -> str:
+    names = spec_meta.get("element_names", {}) if isinstance(spec_meta, Mapping) else {}
+    key = ",".join(dims)
+    if isinstance(names, Mapping) and key in names:
+        return str(names[key])
+    if dims == ("group", "condition", "service"):
+        return "path"
+    return "exists_" + "_".join(dims)
+
+
+def _dense_index(space: Space, labels: Mapping[str, Sequence[str]]) -> tuple[np.ndarray, tuple[int, ...]]:
+    key = tuple(tuple(labels[d]) for d in space.dims)
+    return _dense_index_cached(space, key)
+
+
+@lru_cache(maxsize=64)
+def _dense_index_cached(space: Space, key: tuple[tuple[str, ...], ...]) -> tuple[np.ndarray, tuple[int, ...]]:
+    labels = dict(zip(space.dims, key))
+    shape = tuple(len(labels[d]) for d in space.dims)
+    pos = [{lab: i for i, lab in enumerate(labels[d])} for d in space.dims]
+    idx = np.zeros(len(space), dtype=np.intp)
+    for i, c in enumerate(space.coords):
+        flat = 0
+        for k, lab in enumerate(c):
+            flat = flat * shape[k] + pos[k][lab]
+        idx[i] = flat
+    return idx, shape
+
+
+@lru_cache(maxsize=256)
+def _label_array(labels: tuple[str, ...]) -> pd.Index:
+    """Labels of a dimension as a (cached, immutable) pandas index."""
+    return pd.Index(labels, dtype=object)
+
+
+def to_dataset(
+    cm: CompiledModel,
+    arrays: Mapping[str, np.ndarray],
+    spaces: Mapping[str, Space],
+    grid,
+    model=None,
+    attrs: Mapping[str, object] | None = None,
+) -> xr.Dataset:
+    """Build the results dataset from recorded arrays ``(members, reports, n)``."""
+    spec = cm.spec
+    labels = {d: tuple(v) for d, v in spec.dims.items()}
+    times = np.asarray(grid.report_times, dtype=float)
+    members = next(iter(arrays.values())).shape[0] if arrays else 1
+    data_vars: dict[str, xr.DataArray] = {}
+    masks: dict[str, xr.DataArray] = {}
+    kinds = {s.name: ("stock", s.unit, s.description) for s in spec.stocks}
+    kinds.update({f.name: ("flow", f.unit, f.description) for f in spec.flows})
+    kinds.update({o.name: ("output", o.unit, o.description) for o in spec.outputs})
+    kinds.update({a.name: ("derived", a.unit, a.description) for a in spec.auxes})
+    for name, arr in arrays.items():
+        sp = spaces[name]
+        kind, unit, desc = kinds.get(name, ("", "", ""))
+        va = {"kind": kind, "units": unit, "description": desc}
+        if not sp.dims:
+            data = arr[:, :, 0]
+        else:
+            idx, shape = _dense_index(sp, labels)
+            n_dense = int(np.prod(shape))
+            if len(sp) == n_dense and np.array_equal(idx, np.arange(n_dense)):
+                data = arr.reshape(arr.shape[0], arr.shape[1], *shape)
+            else:
+                dense = np.zeros((arr.shape[0], arr.shape[1], n_dense))
+                dense[:, :, idx] = arr
+                data = dense.reshape(arr.shape[0], arr.shape[1], *shape)
+                mname = _mask_name(spec.meta, sp.dims)
+                if mname not in masks:
+                    m = np.zeros(n_dense, dtype=np.int8)
+                    m[idx] = 1
+                    masks[mname] = (
+                        sp.dims,
+                        m.reshape(shape),
+                        {"description": f"1 where the ({', '.join(sp.dims)}) element exists"},
+                    )
+                va["elements"] = mname
+        data_vars[name] = (("member", "time", *sp.dims), data, va)
+    coords: dict[str, object] = {"member": np.arange(members), "time": times}
+    extra = model.reported_data(times) if model is not None else {}
+    used = {d for v in (*data_vars.values(), *masks.values(), *extra.values()) for d in v[0]}
+    for d, labs in labels.items():
+        if d in used:
+            coords[d] = _label_array(labs)
+    if spec.start:
+        months = np.round(times).astype("int64").astype("timedelta64[M]")
+        dates = (np.datetime64(spec.start, "M") + months).astype("datetime64[ns]")
+        coords["date"] = ("time", dates)
+    ds = xr.Dataset({**data_vars, **masks, **extra}, coords=coords)
+    ds["time"].attrs = {
+        "long_name": "model month",
+        "description": "months after month 0 (see the date coordinate)",
+    }
+    clock = spec.meta.get("clock") if isinstance(spec.meta, Mapping) else None
+    if clock:  # imported Vensim/XMILE models keep their own time unit
+        unit = str(clock.get("unit") or "")
+        desc = f"time in {unit or 'model units'}"
+        ds["time"].attrs = {"long_name": "model time", "units": unit, "description": desc}
+    ds.attrs = {
+        "model": spec.name,
+        "title": f"Upstream run of {spec.name}",
+        "source": spec.source or "",
+        "start": spec.start or "",
+        "horizon_months": len(times),
+        **{k: (v if isinstance(v, int | float | str) else str(v)) for k, v in (attrs or {}).items()},
+    }
+    if model is not None:
+        ds.attrs.update(model.result_attrs())
+    if spec.meta.get("capacity"):
+        import json
+
+        ds.attrs["escalates_to"] = json.dumps(dict(spec.meta.get("escalates_to", {})))
+        ds.attrs["capacitated"] = json.dumps(list(spec.meta.get("capacitated", ())))
+        ds.attrs["assumed_capacity"] = "; ".join(spec.meta.get("assumed_capacity", ()))
+        ds.attrs["assumed_services"] = json.dumps(list(spec.meta.get("assumed_services", ())))
+    return ds
+
+
+def _mask(ds: xr.Dataset, da: xr.DataArray) -> np.ndarray | None:
+    name = da.attrs.get("elements")
+    if name and name in ds:
+        return ds[name].to_numpy().astype(bool)
+    return None
+
+
+def tidy(ds: xr.Dataset, variables: Sequence[str] | None = None) -> pd.DataFrame:
+    """Long table: one row per member, time, variable and element.
+
+    Columns: ``member, time, [date,] variable, <model dims...>, value``; a dim
+    that does not apply to a variable is left empty.  Only existing elements
+    of sparse spaces (surge paths) are listed.
+    """
+    names = (
+        list(variables) if variables else [v for v in ds.data_vars if {"member", "time"} <= set(ds[v].dims)]
+    )
+    model_dims = [d for d in ds.dims if d not in ("member", "time")]
+    frames = []
+    for name in names:
+        da = ds[name]
+        extra = [d for d in da.dims if d not in ("member", "time")]
+        da = da.transpose("member", "time", *extra)
+        vals = da.to_numpy()
+        mm, tt = vals.shape[:2]
+        if extra:
+            shape = vals.shape[2:]
+            flat = vals.reshape(mm, tt, -1)
+            mask = _mask(ds, ds[name])
+            keep = np.flatnonzero(mask.reshape(-1)) if mask is not None else np.arange(flat.shape[2])
+            flat = flat[:, :, keep]
+            coords = np.unravel_index(keep, shape)
+            labels = {d: np.asarray(ds[d].to_numpy(), dtype=object)[coords[k]] for k, d in enumerate(extra)}
+        else:
+            flat = vals.reshape(mm, tt, 1)
+            labels = {}
+        ne = flat.shape[2]
+        df = pd.DataFrame(
+            {
+                "member": np.repeat(ds["member"].to_numpy(), tt * ne),
+                "time": np.tile(np.repeat(ds["time"].to_numpy(), ne), mm),
+                "variable": name,
+            }
+        )
+        if "date" in ds.coords:
+            df["date"] = np.tile(np.repeat(pd.to_datetime(ds["date"].to_numpy()), ne), mm)
+        for d in model_dims:
+            df[d] = np.tile(labels[d], mm * tt) if d in labels else ""
+        df["value"] = flat.reshape(-1)
+        frames.append(df)
+    cols = [
+        "member",
+        "time",
+        *(["date"] if "date" in ds.coords else []),
+        "variable",
+        *model_dims,
+        "value",
+    ]
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(frames, ignore_index=True)[cols]
+
+
+def su_table(ds: xr.Dataset, member: int = 0) -> pd.DataFrame:
+    """The surge model's own tidy table: ``time,type,group,condition,treatment,value``.
+
+    One row per series per whole month, in the surge model's order (time, then
+    no-mh-needs, at-risk, treatment, new-at-risk, new-referral, new-treatment);
+    group/condition/treatment blank where they do not apply.
+    """
+    missing = [v for v in SU_TYPES.values() if v not in ds]
+    if missing:
+        raise ValueError(f"these results lack {missing}: su-csv needs a surge model run")
+    one = ds.isel(member=member)
+    parts = []
+    for typ, var in SU_TYPES.items():
+        t = tidy(one.expand_dims("member").assign_coords(member=[member]), [var])
+        t = t.rename(columns={"service": "treatment", "variable": "type"})
+        t["type"] = typ
+        for c in ("group", "condition", "treatment"):
+            if c not in t:
+                t[c] = ""
+        t["_order"] = list(SU_TYPES).index(typ)
+        t["_pos"] = np.arange(len(t)) % max(1, len(t) // len(one["time"]))
+        parts.append(t)
+    df = pd.concat(parts, ignore_index=True)
+    df = df.sort_values(["time", "_order", "_pos"], kind="stable")
+    df["time"] = df["time"].round().astype(int)
+    return df[["time", "type", "group", "condition", "treatment", "value"]].reset_index(drop=True)

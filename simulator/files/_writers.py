@@ -1,0 +1,100 @@
+"""Writing results to files, atomically: a partial output file is never left behind.
+
+Every writer renders into a temporary file in the destination folder and
+renames it over the destination only when writing has succeeded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from simulator.core._results import su_table, tidy
+
+__all__ = ["FORMATS", "atomic_path", "format_from_suffix", "write_results"]
+
+FORMATS = ("csv", "su-csv", "parquet", "netcdf", "xlsx")
+_SUFFIX = {".csv": "csv", ".parquet": "parquet", ".nc": "netcdf", ".nc4": "netcdf", ".xlsx": "xlsx"}
+EXCEL_MAX_ROWS = 1_048_575
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp creates 0600; outputs follow the umask
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        raise
+
+
+def format_from_suffix(path: str | Path) -> str:
+    """Output format implied by a file name (``.csv`` -> csv, ``.nc`` -> netcdf ...)."""
+    fmt = _SUFFIX.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise ValueError(f"cannot tell the format of {str(path)!r}; use one of {', '.join(FORMATS)}")
+    return fmt
+
+
+def _netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
+    out = ds.copy()
+    for v in out.variables.values():
+        v.attrs = {k: (val if isinstance(val, int | float | str) else str(val)) for k, val in v.attrs.items()}
+    return out
+
+
+def write_results(
+    ds: xr.Dataset,
+    path: str | Path,
+    fmt: str | None = None,
+    extra_sheets: dict[str, pd.DataFrame] | None = None,
+) -> Path:
+    """Write results to a file, atomically.
+
+    Formats: ``csv`` (tidy), ``su-csv`` (the surge model's own table),
+    ``parquet`` (tidy), ``netcdf`` (the dataset) or ``xlsx`` (tidy sheet plus
+    any extra sheets and a metadata sheet).
+    """
+    fmt = fmt or format_from_suffix(path)
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    writers: dict[str, Callable[[Path], None]] = {
+        "csv": lambda p: tidy(ds).to_csv(p, index=False),
+        "su-csv": lambda p: su_table(ds).to_csv(p, index=False),
+        "parquet": lambda p: tidy(ds).to_parquet(p, index=False),
+        "netcdf": lambda p: _netcdf_ready(ds).to_netcdf(p, engine="h5netcdf"),
+        "xlsx": lambda p: _write_xlsx(ds, p, extra_sheets or {}),
+    }
+    with atomic_path(path) as tmp:
+        writers[fmt](tmp)
+    return Path(path)
+
+
+def _write_xlsx(ds: xr.Dataset, path: Path, extra: dict[str, pd.DataFrame]) -> None:
+    table = tidy(ds)
+    if len(table) > EXCEL_MAX_ROWS:
+        raise ValueError(
+            f"{len(table):,} rows do not fit in an Excel sheet; record fewer variables or use parquet"
+        )
+    meta = pd.DataFrame({"key": list(ds.attrs), "value": [str(v) for v in ds.attrs.values()]})
+    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+        for name, df in extra.items():
+            df.to_excel(xw, sheet_name=name[:31], index=False)
+        table.to_excel(xw, sheet_name="results", index=False)
+        meta.to_excel(xw, sheet_name="metadata", index=False)

@@ -1,0 +1,46 @@
+"""What an ensemble of a surge model keeps: per-service outputs, with waiting lists if capacitated."""
+
+from __future__ import annotations
+
+from simulator.core._outputs import OutputDef
+
+__all__ = ["CAPACITY_OUTPUTS", "SURGE_OUTPUTS"]
+
+SURGE_OUTPUTS = (
+    OutputDef("referrals", "new_referral", ("service",), "referrals per month"),
+    OutputDef("starts", "new_treatment", ("service",), "starts per month"),
+    OutputDef("caseload", "treatment", ("service",), "people"),
+    OutputDef("contacts", "contacts", ("service",), "contacts per month"),
+)
+
+
+CAPACITY_OUTPUTS = (
+    OutputDef("referrals", "new_referral", ("service",), "referrals per month"),
+    OutputDef(
+        "starts",
+        ("new_treatment", "starts_from_waiting", "starts_at_once"),
+        ("service",),
+        "starts per month",
+    ),
+    OutputDef("caseload", ("treatment", "background_treatment"), ("service",), "people"),
+    OutputDef("contacts", ("contacts", "background_contacts"), ("service",), "contacts per month"),
+    OutputDef("waiting", "waiting_all", ("service",), "people"),
+    OutputDef("over_18_weeks", "waiting_over_18_weeks", ("service",), "people"),
+    OutputDef("escalations", "escalations_from_waiting", ("service",), "people per month"),
+    OutputDef("dropouts", "dropouts_from_waiting", ("service",), "people per month"),
+    OutputDef("unmet_need", "joined_waiting_list", ("service",), "people per month"),
+    OutputDef("capacity", "capacity_now", ("service",), "starts per month"),
+    OutputDef(
+        "waiting_list_exits",
+        ("starts_from_waiting", "escalations_from_waiting", "dropouts_from_waiting"),
+        ("service",),
+        "people per month",
+    ),
+    OutputDef(
+        "share_over_18_weeks", keep=("service",), unit="share", ratio=("over_18_weeks", "waiting"), floor=1e-6
+    ),
+    OutputDef(
+        "mean_wait", keep=("service",), unit="months", ratio=("waiting", "waiting_list_exits"), floor=1e-6
+    ),
+    OutputDef("utilisation", keep=("service",), unit="share", ratio=("starts", "capacity")),
+)
