@@ -28,8 +28,8 @@ PACKAGES = [
 
 def main() -> None:
     warnings.filterwarnings("ignore")
-    from simulator.analysis import appraise, load_package
-    from simulator.files import load_scenario
+    from simulator.analysis import appraise
+    from simulator.files import load_package, load_scenario
 
     sc = load_scenario(ROOT / "scenarios" / "england-evidence.yaml")
     pkgs = [load_package(p, ROOT) for p in PACKAGES]

@@ -3,23 +3,93 @@
 Public API::
 
     import simulator as up
-    model = up.load_model("england")          # or a .xlsx / .yaml path
+
+    model = up.load_model("england")           # built-in name, or a .xlsx / .yaml / .mdl / .xmile path
     ds = up.simulate(model, dt=0.2)            # xarray.Dataset (member, time, group, condition, service)
-    up.surge_summary(ds)                       # the surge table per service
+    up.surge_summary(ds)                       # the surge table per service (surge models)
     up.tidy(ds)                                # long table for CSV/Parquet
+    up.write_results(ds, "run.parquet")        # or .csv, .nc, .xlsx
+
+    sc = up.load_scenario("scenarios/england-evidence.yaml")
+    result = up.scenario_ensemble(sc)          # quantiles per service over thousands of members
+    up.plot_fan(result)                        # matplotlib figure
+
+Reading and checking models: :func:`load_model`, :func:`check_model`,
+:func:`import_model` (Vensim/XMILE); building them: :class:`ModelSpec` and its
+pieces (:class:`Stock`, :class:`Flow`, :class:`Param`, :class:`Series`,
+:class:`Aux`, :class:`Output`); running: :func:`simulate`; results:
+:func:`tidy`, :func:`su_table`, :func:`surge_summary`, :func:`capacity_summary`,
+:func:`service_load`, :func:`write_results`, :func:`export_mdl`; analyses:
+:func:`run_ensemble`, :func:`scenario_ensemble`, :func:`load_scenario`,
+:func:`compare_scenarios`, :func:`sensitivity_analysis`, :func:`appraise`,
+:func:`load_package`, :func:`load_intervention`; figures: the ``plot_*``
+functions and :func:`save_figure`.
+
+The subpackages hold the stages: :mod:`simulator.core` (spec, compiler,
+integrator, results), :mod:`simulator.analysis` (ensembles, sensitivity,
+interventions), :mod:`simulator.surge` (the surge and capacity model kind),
+:mod:`simulator.vensim`, :mod:`simulator.files` and :mod:`simulator.report`.
+The Vensim names and the figures are imported on first use (they load PySD and
+matplotlib).
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from simulator.analysis._appraisal import appraise
+from simulator.analysis._comparison import compare_scenarios
+from simulator.analysis._ensembles import run_ensemble, scenario_ensemble
+from simulator.analysis._sensitivity import sensitivity_analysis
 from simulator.core._compiler import CompiledModel, compile_spec
 from simulator.core._formulas import parse
 from simulator.core._model import Model
 from simulator.core._problems import InputError, Problem
-from simulator.core._results import su_table, tidy
+from simulator.core._results import tidy
 from simulator.core._run import simulate, time_grid
 from simulator.core._spaces import Space
 from simulator.core._spec import Aux, Flow, ModelSpec, Output, Param, Series, SpecError, Stock
+from simulator.files._interventions import load_intervention, load_package
 from simulator.files._loading import BUILTIN_MODELS, builtin_path, check_model, load_model
+from simulator.files._scenarios import load_scenario
+from simulator.files._writers import write_results
+from simulator.surge._results_table import su_table
+from simulator.surge._summary import surge_summary
+from simulator.surge._waiting import capacity_summary, service_load
 
 __version__ = "0.1.0"
+
+#: names imported on first use: public name -> private module that defines it
+_LAZY = {
+    "export_mdl": "simulator.vensim._writer",
+    "import_model": "simulator.vensim._importer",
+    "plot_averted_over_time": "simulator.report._ensemble_plots",
+    "plot_compare": "simulator.report._ensemble_plots",
+    "plot_curves": "simulator.report._plots",
+    "plot_fan": "simulator.report._ensemble_plots",
+    "plot_frontier": "simulator.report._ensemble_plots",
+    "plot_heatmap": "simulator.report._ensemble_plots",
+    "plot_ranking": "simulator.report._ensemble_plots",
+    "plot_services": "simulator.report._plots",
+    "plot_waiting": "simulator.report._plots",
+    "save_figure": "simulator.report._figures",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the Vensim names and the figures on first use (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'simulator' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "BUILTIN_MODELS",
@@ -36,13 +106,37 @@ __all__ = [
     "Space",
     "SpecError",
     "Stock",
+    "appraise",
     "builtin_path",
+    "capacity_summary",
     "check_model",
+    "compare_scenarios",
     "compile_spec",
+    "export_mdl",
+    "import_model",
+    "load_intervention",
     "load_model",
+    "load_package",
+    "load_scenario",
     "parse",
+    "plot_averted_over_time",
+    "plot_compare",
+    "plot_curves",
+    "plot_fan",
+    "plot_frontier",
+    "plot_heatmap",
+    "plot_ranking",
+    "plot_services",
+    "plot_waiting",
+    "run_ensemble",
+    "save_figure",
+    "scenario_ensemble",
+    "sensitivity_analysis",
+    "service_load",
     "simulate",
     "su_table",
+    "surge_summary",
     "tidy",
     "time_grid",
+    "write_results",
 ]

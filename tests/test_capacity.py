@@ -521,7 +521,8 @@ def test_capacity_tables_are_validated(tmp_path, change, text, sheet, column):
 
 
 def test_capacity_lever_adds_starts_from_its_month_and_is_costed():
-    from simulator.analysis import Package, appraise, load_package, simulate_package
+    from simulator.analysis import Package, appraise, simulate_package
+    from simulator.files import load_package
 
     m = up.load_model("england-capacity")
     (iv,) = load_package("extra-iapt-starts").interventions
@@ -553,8 +554,8 @@ def test_capacity_lever_adds_starts_from_its_month_and_is_costed():
 
 
 def test_capacity_lever_needs_absolute_effect(tmp_path):
-    from simulator.analysis import load_intervention
     from simulator.core import InputError
+    from simulator.files import load_intervention
 
     p = tmp_path / "bad.yaml"
     p.write_text(

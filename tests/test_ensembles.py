@@ -95,7 +95,7 @@ def test_pert_has_the_pert_mean():
         ({"type": "uniform", "low": 3, "high": 1}, "low (3) must be below high (1)"),
         ({"type": "triangular", "low": 0, "mode": 5, "high": 1}, "mode (5) must lie between"),
         ({"type": "normal", "mean": 1}, "normal needs sd"),
-        ({"type": "gamma", "k": 1}, "type 'gamma' is not known"),
+        ({"type": "weibull", "k": 1}, "type 'weibull' is not known"),
         ({"type": "uniform", "low": 0, "high": 1, "mode": 0.5}, "uniform does not take mode"),
         ({"type": "beta", "a": -1, "b": 2}, "a and b must be positive"),
     ],
@@ -311,3 +311,28 @@ def test_fast_beta_inverse_matches_scipy():
     u[0, :4] = [0.0, 1.0, 1e-12, 1 - 1e-12]
     for a, b in [(2.5, 3.1), (1.0, 5.0), (5.0, 1.0), (3.0, 3.0), (4.2, 1.8), (0.5, 0.7), (1.000001, 4.9)]:
         np.testing.assert_allclose(beta_ppf(u, a, b), stats.beta.ppf(u, a, b), rtol=1e-12, atol=1e-13)
+
+
+def test_ratio_is_defined_once_and_each_view_says_what_empty_gives():
+    """Ensembles give 0 where the denominator is at most the floor; the capacity table NaN (utilisation)."""
+    from simulator.core import ratio
+
+    num = np.array([1.0, 2.0, 3.0, 4.0])
+    den = np.array([0.0, 4.0, 1e-7, np.nan])
+    np.testing.assert_array_equal(ratio(num, den, 1e-6), [0.0, 0.5, 0.0, 0.0])
+    np.testing.assert_array_equal(ratio(num, den, 0.0, empty=np.nan), [np.nan, 0.5, 3.0 / 1e-7, np.nan])
+
+
+def test_outputs_default_to_what_the_model_kind_gives(england):
+    from dataclasses import fields
+
+    from simulator.core import OutputDef
+
+    class OneOutput(type(england)):  # a model kind of its own: one output, per service
+        def ensemble_outputs(self):
+            return (OutputDef("starts", "new_treatment", ("service",), "starts per month"),)
+
+    model = OneOutput(**{f.name: getattr(england, f.name) for f in fields(england) if f.init})
+    r = run_ensemble(model, design(model), members=4, seed=1)
+    assert set(r.summary.data_vars) >= {"starts", "starts_total", "starts_peak", "starts_peak_month"}
+    assert "referrals" not in r.summary

@@ -14,12 +14,11 @@ from simulator.analysis import (
     Package,
     UncertaintyGroup,
     appraise,
-    load_intervention,
-    load_package,
     ramp,
     simulate_package,
 )
 from simulator.analysis._distributions import distribution_from_dict as D
+from simulator.files import load_intervention, load_package
 
 FIXED = lambda v: D({"type": "fixed", "value": v})  # noqa: E731
 
@@ -226,3 +225,36 @@ def test_added_starts_cost_only_the_extra_starts(tiny):
     np.testing.assert_allclose(
         a.members["cost"].sel(package="more").to_numpy(), 100 * extra.to_numpy(), rtol=1e-12
     )
+
+
+def test_one_appraisal_loop_for_every_model_kind(tiny):
+    """Network models run the surge models' loop: chunk reductions, blocks and kind-provided measures."""
+    wl = load_model("models/examples/waiting-list.yaml")
+    faster = iv("faster", "parameter", 0.2, parameter="start_rate", start=1, fixed_per_month=5.0)
+    pkgs = [Package("faster", (faster,))]
+    whole = appraise(wl, pkgs, members=5, seed=4)
+    for kw in ({"block_size": 2}, {"chunk_size": 2, "workers": 1}):
+        got = appraise(wl, pkgs, members=5, seed=4, **kw)
+        assert got.members.identical(whole.members)
+    assert list(whole.members.data_vars) == [f"total_{s.name}" for s in wl.spec.stocks] + ["cost"]
+    assert whole.meta["variables"] == [s.name for s in wl.spec.stocks] and whole.crisis == []
+    np.testing.assert_array_equal(whole.members["cost"].sel(package="faster"), 5.0 * (wl.spec.horizon - 1))
+    # a surge model's figures come from its kind; the loop adds crisis referrals, cost and population
+    a = appraise(tiny, pkgs[:0], members=2, seed=1, dt=1.0)
+    assert list(a.members.data_vars) == [
+        *tiny.appraisal_measures().figures,
+        "crisis_referrals",
+        "cost",
+        "population",
+    ]
+
+
+def test_diversion_needs_a_surge_model():
+    wl = load_model("models/examples/waiting-list.yaml")
+    div = iv("d", "diversion", 0.1, divert_from=("A",), divert_to=("B",))
+    for run in (
+        lambda: simulate_package(wl, Package("d", (div,))),
+        lambda: appraise(wl, [Package("d", (div,))], members=2),
+    ):
+        with pytest.raises(ValueError, match="diversion needs a surge model"):
+            run()

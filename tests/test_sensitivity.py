@@ -99,3 +99,27 @@ def test_grouped_independent_factor_is_one_sobol_factor(tiny):
     )
     assert set(res.indices["factor"]) == {"size A", "size B", "decay"}
     assert res.runs == 64 * (2 * 3 + 2)
+
+
+def test_outputs_and_measures_come_from_the_model_kind(tiny):
+    """One code path: the kind's outputs, each by its own measures, per service or per variable."""
+    from dataclasses import fields
+
+    from simulator.core import OutputDef
+
+    class Measured(type(tiny)):  # a model kind of its own: referrals measured by their final value
+        def sensitivity_outputs(self, variables=None):
+            if variables:
+                return super().sensitivity_outputs(variables)
+            return (OutputDef("referrals", "new_referral", ("service",), measures=("final", "peak")),)
+
+    model = Measured(**{f.name: getattr(tiny, f.name) for f in fields(tiny) if f.init})
+    design = Design(model.spec, groups())
+    res = sensitivity_analysis(model, design, method="morris", n=4, seed=1, services=["S1"])
+    assert set(res.indices["output"]) == {"referrals_final", "referrals_peak"}
+    assert res.meta["services"] == ["S1"]
+    # a surge model's own variables: analysed as any other model's
+    res = sensitivity_analysis(tiny, design, method="morris", n=4, seed=1, variables=["new_referral"])
+    assert set(res.indices["output"]) == {"new_referral_final", "new_referral_peak", "new_referral_peak_time"}
+    assert set(res.indices["service"]) == {""}
+    assert res.meta["variables"] == ["new_referral"]

@@ -1,4 +1,4 @@
-"""The code stays ruff and ruff-format clean (the project's style gate, run with the tests)."""
+"""The code stays ruff, ruff-format and mypy clean (the project's style gate, run with the tests)."""
 
 from __future__ import annotations
 
@@ -26,4 +26,11 @@ def test_ruff_check():
 
 def test_ruff_format():
     r = subprocess.run([*ruff(), "format", "--check", "."], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_mypy():
+    # basic mode, configured in pyproject.toml ([tool.mypy]): annotated code in simulator/ type-checks
+    pytest.importorskip("mypy", reason="mypy is not installed")
+    r = subprocess.run([sys.executable, "-m", "mypy", "simulator"], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -54,7 +54,8 @@ def test_sensitivity_of_an_imported_model_ranks_its_constants(sir):
 
 
 def test_interventions_on_an_imported_model_are_measured_by_its_variables(sir, tmp_path):
-    from simulator.analysis import Package, appraise, load_intervention
+    from simulator.analysis import Package, appraise
+    from simulator.files import load_intervention
 
     p = tmp_path / "distancing.yaml"
     p.write_text(

@@ -41,7 +41,7 @@ class Comparison:
         qs = base.quantile_names()
         lo, hi = qs[0], qs[-1]
         if output not in base.summary:
-            have = [k for k in base.summary.data_vars if "time" not in base.summary[k].dims]
+            have = [str(k) for k in base.summary.data_vars if "time" not in base.summary[k].dims]
             raise KeyError(f"no output {output!r}; outputs: {', '.join(have)}")
         if "service" in base.summary[output].dims:
             chosen = list(services) if services else list(base.summary["service"].to_numpy())
@@ -59,7 +59,7 @@ class Comparison:
             if base.members is not None:
                 b = base.members[output].sel(sel).to_numpy()
                 for name, r in zip(self.names[1:], self.results[1:]):
-                    d = r.members[output].sel(sel).to_numpy() - b
+                    d = r.members[output].sel(sel).to_numpy() - b  # type: ignore[index]
                     q = np.quantile(d, [float(lo[1:]) / 100, 0.5, float(hi[1:]) / 100])
                     row[f"{name} - {self.names[0]} median"] = q[1]
                     row[f"{name} - {self.names[0]} {lo}"] = q[0]

@@ -16,6 +16,7 @@ pert           low, mode, high, [lamb=4]                    beta-PERT: smoother 
 normal         mean, sd, [low, high]                        truncated to [low, high] if given
 lognormal      median, sigma (log scale), [low, high]       truncated to [low, high] if given
 beta           a, b, [low=0, high=1]                        scaled to [low, high]
+gamma          shape, rate                                  mean shape / rate (the Poisson's conjugate)
 fixed          value                                        a constant (switches a group off)
 =============  ==========================================  =====================================
 """
@@ -82,6 +83,8 @@ class Distribution:
             a = -math.inf if lo <= 0 else (math.log(lo) - mu) / s
             b = math.inf if not math.isfinite(hi) else (math.log(hi) - mu) / s
             return np.exp(stats.truncnorm.ppf(u, a, b, loc=mu, scale=s))
+        if k == "gamma":
+            return stats.gamma.ppf(u, p["shape"], scale=1.0 / p["rate"])
         raise DistributionError(f"unknown distribution {k!r}")
 
     def support(self) -> tuple[float, float]:
@@ -135,6 +138,7 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "normal": (("mean", "sd"), ("low", "high")),
     "lognormal": (("median", "sigma"), ("low", "high")),
     "beta": (("a", "b"), ("low", "high")),
+    "gamma": (("shape", "rate"), ()),
 }
 
 
@@ -186,5 +190,7 @@ def _check(kind: str, v: dict[str, float]) -> None:
             raise DistributionError("median and sigma must be positive")
     if kind == "beta" and (v["a"] <= 0 or v["b"] <= 0):
         raise DistributionError("a and b must be positive")
+    if kind == "gamma" and (v["shape"] <= 0 or v["rate"] <= 0):
+        raise DistributionError("shape and rate must be positive")
     if kind in ("normal", "lognormal", "beta") and "low" in v and "high" in v and not v["low"] < v["high"]:
         raise DistributionError(f"low ({v['low']:g}) must be below high ({v['high']:g})")

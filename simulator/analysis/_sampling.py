@@ -12,7 +12,11 @@ draws, however the ensemble is split into chunks, blocks or workers:
   size), with the strata permuted by its own stream;
 * ``sobol``: a scrambled Sobol sequence (``scipy.stats.qmc``) over all columns
   jointly, read from position ``start`` (balance needs a power-of-two number
-  of members).
+  of members);
+* ``posterior:FILE``: members are a calibration's posterior draws, resampled by
+  weight (systematic resampling from the seed), so the columns the calibration
+  fitted are drawn *jointly* (their correlations kept); any other column (an
+  intervention's effect, an unfitted uncertainty) is drawn as ``lhs``.
 
 Columns are keyed by name, so two scenarios that share an uncertain quantity
 give it the same draws (common random numbers), even if their other
@@ -62,8 +66,8 @@ class Sampler:
     members: int
 
     def __post_init__(self) -> None:
-        if self.method not in SAMPLERS:
-            raise ValueError(f"sampler {self.method!r} is not one of {', '.join(SAMPLERS)}")
+        if self.method not in SAMPLERS and not self.method.startswith("posterior:"):
+            raise ValueError(f"sampler {self.method!r} is not one of {', '.join(SAMPLERS)} or posterior:FILE")
         if self.seed < 0:
             raise ValueError("seed must be a non-negative integer")
 
@@ -78,6 +82,8 @@ class Sampler:
         out = np.empty((n, self.dims))
         if self.dims == 0 or n == 0:
             return out
+        if self.method.startswith("posterior:"):
+            return self._posterior(start, stop, out)
         if self.method == "sobol":
             eng = qmc.Sobol(self.dims, scramble=True, seed=np.random.default_rng(self.seed))
             if start:
@@ -86,6 +92,16 @@ class Sampler:
         block = BLOCK if self.method == "monte-carlo" else min(LHS_BLOCK, self.members)
         for j, name in enumerate(self.columns):
             out[:, j] = self._column(name, start, stop, block)
+        return out
+
+    def _posterior(self, start: int, stop: int, out: np.ndarray) -> np.ndarray:
+        from simulator.analysis._posterior import posterior_draws
+
+        fitted = posterior_draws(self.method.split(":", 1)[1], self.seed, self.members)
+        block = min(LHS_BLOCK, self.members)
+        for j, name in enumerate(self.columns):
+            col = fitted.get(name)
+            out[:, j] = col[start:stop] if col is not None else self._column(name, start, stop, block)
         return out
 
     def _column(self, name: str, start: int, stop: int, block: int) -> np.ndarray:

@@ -22,8 +22,9 @@ counted so runs can report it.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 
@@ -123,7 +124,9 @@ class Design:
             self._resolved.append(_Resolved(g, index, cols))
         if problems:
             raise ValueError("; ".join(problems))
-        self.constraints = list(spec.meta.get("constraints", ())) if isinstance(spec.meta, Mapping) else []
+        meta = spec.meta if isinstance(spec.meta, Mapping) else {}
+        # sum constraints written by the model's reader: {"param", "sum_over", "max"} mappings
+        self.constraints: list[Mapping[str, Any]] = list(cast("Iterable[Any]", meta.get("constraints", ())))
 
     @property
     def columns(self) -> list[str]:

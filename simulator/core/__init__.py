@@ -30,7 +30,7 @@ from ._kind import ModelKind
 from ._model import Model, compiled_model
 from ._outputs import OutputDef, ratio
 from ._problems import InputError, Problem, Problems
-from ._results import su_table, tidy, to_dataset
+from ._results import tidy, to_dataset
 from ._run import RunError, make_record, model_grid, prepare_params, run_arrays, simulate, time_grid
 from ._spaces import SCALAR, Space, SpaceError, aggregation_matrix, dense_space
 from ._spec import Aux, Flow, ModelSpec, Output, Param, Series, SpecError, Stock
@@ -87,7 +87,6 @@ __all__ = [
     "run_arrays",
     "shared_empty",
     "simulate",
-    "su_table",
     "tidy",
     "time_grid",
     "to_dataset",

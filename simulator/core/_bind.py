@@ -1,456 +1,60 @@
 """Binding formulas to spaces: expression trees become numpy evaluation nodes.
 
-Every node holds the :class:`~simulator.core._spaces.Space` of its result and the
-index arrays it needs, computed once here.  Evaluating a node returns a 2-D
-array ``(rows, n)``: ``rows`` is 1 when the value is the same for every
-ensemble member, or the number of members; numpy broadcasting does the rest.
-
-Nodes also record what they depend on (parameters, time, state) so the
-compiler can evaluate time-independent coefficients once per chunk of members
-rather than once per step.
+:class:`Binder` resolves the names in a formula against a spec, aligns terms
+over different dimensions (xarray-like broadcasting, by gathering) and builds
+the tree of :mod:`~simulator.core._nodes` that evaluates it.  The nodes and the
+elementwise functions live in :mod:`~simulator.core._nodes` and
+:mod:`~simulator.core._elementwise`; their names are re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 
 import numpy as np
 
+from simulator.core._contract import Contract
+from simulator.core._elementwise import BINARY, ELEMENTWISE, NEEDS_TIME, where
 from simulator.core._formulas import AGGREGATES, Assemble, Binary, Call, Expr, IfElse, Num, Ref, Take, Unary
-from simulator.core._spaces import SCALAR, Space, SpaceError, aggregation_matrix
+from simulator.core._nodes import (
+    Aggregate,
+    Apply,
+    AssembleNode,
+    Const,
+    Context,
+    CumSum,
+    FlowNode,
+    Gather,
+    GatherZero,
+    LookupNode,
+    Node,
+    ParamNode,
+    Placeholder,
+    SeriesNode,
+    StepNode,
+    StockNode,
+    TimeNode,
+)
+from simulator.core._spaces import SCALAR, Space, SpaceError, joined_space
 from simulator.core._spec import ModelSpec, SpecError
 
-__all__ = ["Binder", "Context", "Node"]
-
-
-@dataclass
-class Context:
-    """What nodes read when evaluated: parameters, time, state and a per-round cache."""
-
-    params: Mapping[str, np.ndarray]
-    t: float = 0.0
-    x: np.ndarray | None = None
-    #: ``flow(ctx, name)``: a flow's values in this context (taking the context as an
-    #: argument, rather than closing over it, keeps contexts free of reference cycles, so
-    #: each step's cached arrays are freed at once instead of by the cyclic collector)
-    flow: Callable[[Context, str], np.ndarray] | None = None
-    cache: dict[int, np.ndarray] = field(default_factory=dict)
-    #: values of nodes that do not change during a run, shared by every step of a chunk
-    static: dict[int, np.ndarray] | None = None
-    varying: frozenset[str] = frozenset()
-    #: the integration step (months), for formulas that use ``dt``
-    dt: float = 1.0
-
-
-class Node:
-    """A bound expression node (see the module docstring)."""
-
-    space: Space = SCALAR
-    params: frozenset[str] = frozenset()
-    time: bool = False
-    state: bool = False
-
-    def eval(self, ctx: Context) -> np.ndarray:
-        """Value of the node, shape ``(1 or members, len(space))``, with caching."""
-        key = id(self)
-        store = ctx.cache
-        if ctx.static is not None and not self.dynamic(ctx.varying):
-            store = ctx.static
-        out = store.get(key)
-        if out is None:
-            out = self._eval(ctx)
-            if store is ctx.static and out.ndim == 2 and out.shape[0] > 1 and not out.flags.f_contiguous:
-                # member-varying values kept for the whole run: store them in the state's
-                # column-major layout, so every step's arithmetic with stocks stays contiguous
-                out = np.asfortranarray(out)
-            store[key] = out
-        return out
-
-    def _eval(self, ctx: Context) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _inherit(self, *children: Node) -> None:
-        self.params = frozenset().union(*(c.params for c in children))
-        self.time = any(c.time for c in children)
-        self.state = any(c.state for c in children)
-
-    def dynamic(self, varying: frozenset[str] = frozenset()) -> bool:
-        """Whether the value changes during a run (time, state or time-varying parameters)."""
-        return self.time or self.state or bool(self.params & varying)
-
-
-class Const(Node):
-    def __init__(self, value: float):
-        self.value = np.array([[float(value)]])
-
-    def _eval(self, ctx: Context) -> np.ndarray:
-        return self.value
-
-
-class ParamNode(Node):
-    def __init__(self, name: str, space: Space):
-        self.name, self.space, self.params = name, space, frozenset([name])
-
-    def _eval(self, ctx: Context) -> np.ndarray:
-        return ctx.params[self.name]
-
-
-class SeriesNode(Node):
-    """Piecewise-linear interpolation between knots, flat beyond both ends."""
-
-    time = True
-
-    def __init__(self, name: str, space: Space, times: np.ndarray, values: np.ndarray, kind: str = "linear"):
-        self.name, self.space, self.kind = name, space, kind
-        self.times = np.asarray(times, dtype=float)
-        self.values = np.asarray(values, dtype=float)  # (n, K)
-
-    def at(self, t: float) -> np.ndarray:
-        """Values at time ``t``, shape ``(1, n)``."""
-        ts, v = self.times, self.values
-        if t <= ts[0]:
-            return v[:, :1].T
-        if t >= ts[-1]:
-            return v[:, -1:].T
-        # step series change at a knot (within 1e-9, so t = k * dt lands on whole months)
-        k = int(np.searchsorted(ts, t + (1e-9 if self.kind == "step" else 0.0), side="right")) - 1
-        if self.kind == "step":
-            return v[:, k : k + 1].T
-        x0, x1 = ts[k], ts[k + 1]
-        y0, y1 = v[:, k], v[:, k + 1]
-        return (y0 + (y1 - y0) * ((t - x0) / (x1 - x0)))[None, :]
-
-    def _eval(self, ctx: Context) -> np.ndarray:
-        return self.at(ctx.t)
-
-
-class TimeNode(Node):
-    time = True
-
-    def _eval(self, ctx: Context) -> np.ndarray:
-        return np.array([[ctx.t]])
-
-
-class StepNode(Node):
-    """The integration step ``dt`` (months): constant during a run."""
-
-    def _eval(self, ctx: Context) -> np.ndarray:
-        return np.array([[ctx.dt]])
-
-
-class CumSum(Node):
-    """Cumulative sum along one dimension, the other labels fixed (``reverse``: from the last label)."""
-
-    def __init__(self, child: Node, dim: str, reverse: bool, order: Sequence[str]):
-        from scipy import sparse
-
-        self.child, self.space = child, child.space
-        self._inherit(child)
-        sp = child.space
-        k = sp.dims.index(dim)
-        rank = {lab: i for i, lab in enumerate(order)}
-        others = [tuple(c[:k] + c[k + 1 :]) for c in sp.coords]
-        rows, cols = [], []
-        for i, (ci, oi) in enumerate(zip(sp.coords, others)):
-            for j, (cj, oj) in enumerate(zip(sp.coords, others)):
-                if oi == oj and (rank[cj[k]] >= rank[ci[k]] if reverse else rank[cj[k]] <= rank[ci[k]]):
-                    rows.append(i)
-                    cols.append(j)
-        self.matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(sp), len(sp)))
-
-    def _eval(self, ctx: Context) -> np.ndarray:
-        v = self.child.eval(ctx)
-        return np.asarray(self.matrix @ np.asarray(v).T).T
-
-
-class StockNode(Node):
-    state = True
-
-    def __init__(self, name: str, space: Space, sl: slice):
-        self.name, self.space, self.slice = name, space, sl
-
-    def _eval(self, ctx: Context) -> np.ndarray:
-        assert ctx.x is not None, "stock values are not available here"
-        return ctx.x[:, self.slice]
-
-
-class FlowNode(Node):
-    state = True
-
-    def __init__(self, name: str, space: Space):
-        self.name, self.space = name, space
-
-    def _eval(self, ctx: Context) -> np.ndarray:
-        assert ctx.flow is not None, "flow values are not available here"
-        return ctx.flow(ctx, self.name)
-
-
-class Gather(Node):
-    def __init__(self, child: Node, index: np.ndarray, space: Space):
-        self.child, self.index, self.space = child, index, space
-        self._inherit(child)
-
-    def _eval(self, ctx: Context) -> np.ndarray:
-        return self.child.eval(ctx)[:, self.index]
-
-
-class GatherZero(Node):
-    """Gather with zeros where ``index`` is -1: a sum onto elements it has no terms for."""
-
-    def __init__(self, child: Node, index: np.ndarray, space: Space):
-        self.child, self.space = child, space
-        self.index = np.where(index < 0, 0, index)
-        self.missing = np.flatnonzero(index < 0)
-        self._inherit(child)
-
-    def _eval(self, ctx: Context) -> np.ndarray:
-        out = self.child.eval(ctx)[:, self.index]
-        out[:, self.missing] = 0.0
-        return out
-
-
-class Aggregate(Node):
-    def __init__(self, fn: str, child: Node, index: np.ndarray, space: Space):
-        self.fn, self.child, self.space = fn, child, space
-        self._inherit(child)
-        n_out = len(space)
-        if fn in ("sum", "mean"):
-            self.matrix = aggregation_matrix(index, n_out)
-            counts = np.bincount(index, minlength=n_out).astype(float)
-            self.scale = None if fn == "sum" else 1.0 / np.maximum(counts, 1.0)
-        else:
-            order = np.argsort(index, kind="stable")
-            self.order = order
-            self.starts = np.r_[0, np.flatnonzero(np.diff(index[order])) + 1]
-            self.ufunc = {"prod": np.multiply, "min": np.minimum, "max": np.maximum}[fn]
-
-    def _eval(self, ctx: Context) -> np.ndarray:
-        v = self.child.eval(ctx)
-        if self.fn in ("sum", "mean"):
-            out = self.matrix(v)
-            return out if self.scale is None else out * self.scale
-        return self.ufunc.reduceat(v[:, self.order], self.starts, axis=1)
-
-
-class Apply(Node):
-    def __init__(self, fn: Callable[..., np.ndarray], children: list[Node], space: Space, time=False):
-        self.fn, self.children, self.space = fn, children, space
-        self._inherit(*children)
-        self.time = self.time or time
-
-    def _eval(self, ctx: Context) -> np.ndarray:
-        args = [c.eval(ctx) for c in self.children]
-        if self.fn in _NEEDS_TIME:
-            return np.asarray(self.fn(ctx.t, *args), dtype=float)
-        return np.asarray(self.fn(*args), dtype=float)
-
-
-class AssembleNode(Node):
-    """Pieces written into their columns of the union space: ``out[:, cols[k]] = part_k``."""
-
-    def __init__(self, parts: list[Node], cols: list[np.ndarray], space: Space):
-        self.parts, self.cols, self.space = parts, cols, space
-        self._inherit(*parts)
-
-    def _eval(self, ctx: Context) -> np.ndarray:
-        vals = [p.eval(ctx) for p in self.parts]
-        rows = max(v.shape[0] for v in vals)
-        out = np.empty((rows, len(self.space)))
-        for v, c in zip(vals, self.cols):
-            out[:, c] = v
-        return out
-
-
-class LookupNode(Node):
-    """Piecewise-linear interpolation of a table parameter, flat beyond both ends.
-
-    The table ``(rows, n_elements * K)`` holds ``K`` y values per element at the
-    shared x values ``grid``; ``element[i]`` is the table element each output
-    element reads and ``x`` gives the argument on the output space.
-    """
-
-    def __init__(self, table: str, grid: np.ndarray, element: np.ndarray, x: Node, space: Space):
-        self.table, self.grid, self.element, self.x, self.space = table, grid, element, x, space
-        self._inherit(x)
-        self.params = self.params | {table}
-        self.base = element * len(grid)
-
-    def _eval(self, ctx: Context) -> np.ndarray:
-        y = ctx.params[self.table]
-        g = self.grid
-        xv = self.x.eval(ctx)
-        xv = np.broadcast_to(xv, (xv.shape[0], len(self.space)))
-        if len(g) == 1:
-            return np.broadcast_to(y[:, self.base], (max(y.shape[0], xv.shape[0]), len(self.space)))
-        k = np.clip(np.searchsorted(g, xv, side="right"), 1, len(g) - 1)
-        x0, x1 = g[k - 1], g[k]
-        w = np.clip((xv - x0) / (x1 - x0), 0.0, 1.0)
-        i1 = self.base + k
-        if y.shape[0] == 1:
-            y0, y1 = y[0][i1 - 1], y[0][i1]
-        elif xv.shape[0] == 1:
-            y0, y1 = y[:, i1[0] - 1], y[:, i1[0]]
-        else:
-            y0, y1 = np.take_along_axis(y, i1 - 1, axis=1), np.take_along_axis(y, i1, axis=1)
-        return y0 + w * (y1 - y0)
-
-
-class Contract(Aggregate):
-    """``sum(a * b, over=...)`` as one sparse matrix product when a factor is the same for all members.
-
-    The factor that does not change during the run and has one row (no member
-    axis) is folded, once per chunk of members, into a sparse
-    ``(n_other, n_out)`` matrix, so a contraction such as
-    ``sum(map[path, group] * at_risk[group], over=group)`` costs one sparse
-    product per step instead of a dense product over ``path x group``.
-    Otherwise it is the plain product followed by a segment sum.
-    """
-
-    def __init__(
-        self,
-        a: Node,
-        b: Node,
-        a_full: Node,
-        b_full: Node,
-        a_index: np.ndarray,
-        b_index: np.ndarray,
-        out_index: np.ndarray,
-        space: Space,
-    ):
-        # a sum (an Aggregate of fn "sum") whose product is never formed when a factor folds
-        self.fn = "sum"
-        self.a, self.b, self.a_full, self.b_full, self.space = a, b, a_full, b_full, space
-        self.a_index, self.b_index, self.out_index = a_index, b_index, out_index
-        self._inherit(a, b)
-        self.segments = aggregation_matrix(out_index, len(space))
-
-    def _fold(self, ctx: Context, full: Node, other_index: np.ndarray, n_other: int, key: int):
-        store = ctx.static if ctx.static is not None else {}
-        m = store.get(key)
-        if m is None:
-            from scipy import sparse
-
-            w = np.broadcast_to(full.eval(ctx), (1, len(other_index)))[0]
-            nz = w != 0  # a 0/1 membership table folds into one entry per member
-            m = sparse.csr_matrix(
-                (w[nz], (self.out_index[nz], other_index[nz])), shape=(len(self.space), n_other)
-            )
-            store[key] = m
-        return m
-
-    def _eval(self, ctx: Context) -> np.ndarray:
-        for fixed, other, full, idx, key in (
-            (self.a, self.b, self.a_full, self.b_index, -2 * id(self)),
-            (self.b, self.a, self.b_full, self.a_index, -2 * id(self) - 1),
-        ):
-            if not fixed.dynamic(ctx.varying) and fixed.eval(ctx).shape[0] == 1:
-                m = self._fold(ctx, full, idx, len(other.space) if other.space.dims else 1, key)
-                v = other.eval(ctx)
-                return np.asarray(m @ v.T).T
-        return self.segments(self.a_full.eval(ctx) * self.b_full.eval(ctx))
-
-
-def _xidz(a, b, x):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(b == 0, x, a / np.where(b == 0, 1.0, b))
-
-
-def _step(t, height, t0):
-    return np.where(t >= t0, height, 0.0)
-
-
-def _ramp(t, slope, start, end):
-    return slope * (np.clip(t, start, end) - start)
-
-
-def _pulse(t, start, width):
-    return np.where((t >= start) & (t < start + width), 1.0, 0.0)
-
-
-def _min(*a):
-    """Elementwise minimum of any number of arrays (pairwise, left to right: no stacked copy)."""
-    out = np.minimum(a[0], a[1]) if len(a) > 1 else np.array(a[0], dtype=float)
-    for b in a[2:]:
-        np.minimum(out, b, out=out)
-    return out
-
-
-def _max(*a):
-    """Elementwise maximum of any number of arrays (pairwise, left to right)."""
-    out = np.maximum(a[0], a[1]) if len(a) > 1 else np.array(a[0], dtype=float)
-    for b in a[2:]:
-        np.maximum(out, b, out=out)
-    return out
-
-
-_NEEDS_TIME = {_step, _ramp, _pulse}
-_ELEMENTWISE: dict[str, Callable[..., np.ndarray]] = {
-    "exp": np.exp,
-    "log": np.log,
-    "sqrt": np.sqrt,
-    "abs": np.abs,
-    "floor": np.floor,
-    "ceil": np.ceil,
-    "min": _min,
-    "max": _max,
-    "clip": np.clip,
-    "where": lambda c, a, b: np.where(c != 0, a, b),
-    "xidz": _xidz,
-    "zidz": lambda a, b: _xidz(a, b, 0.0),
-    "step": _step,
-    "ramp": _ramp,
-    "pulse": _pulse,
-    # trigonometry for imported Vensim/XMILE models (formula text does not offer these)
-    "sin": np.sin,
-    "cos": np.cos,
-    "tan": np.tan,
-    "arcsin": np.arcsin,
-    "arccos": np.arccos,
-    "arctan": np.arctan,
-    "sinh": np.sinh,
-    "cosh": np.cosh,
-    "tanh": np.tanh,
-}
-_BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
-    "+": np.add,
-    "-": np.subtract,
-    "*": np.multiply,
-    "/": np.divide,
-    "**": np.power,
-    "<": lambda a, b: (a < b).astype(float),
-    "<=": lambda a, b: (a <= b).astype(float),
-    ">": lambda a, b: (a > b).astype(float),
-    ">=": lambda a, b: (a >= b).astype(float),
-    "==": lambda a, b: (a == b).astype(float),
-    "!=": lambda a, b: (a != b).astype(float),
-    "and": lambda a, b: ((a != 0) & (b != 0)).astype(float),
-    "or": lambda a, b: ((a != 0) | (b != 0)).astype(float),
-}
-
-
-def _join(a: Space, b: Space, order: Mapping[str, Sequence[str]]) -> Space:
-    """Elements of ``a`` and ``b`` combined where they agree on shared dimensions.
-
-    A term over (service) times a term over (stage) lives on every (service,
-    stage) pair of the services and stages the terms actually have, not on
-    every label of the model.
-    """
-    dims = tuple(d for d in order if d in a.dims or d in b.dims)
-    shared = [d for d in a.dims if d in b.dims]
-    ia = [a.dims.index(d) for d in shared]
-    ib = [b.dims.index(d) for d in shared]
-    by_key: dict[tuple, list[tuple[str, ...]]] = {}
-    for cb in b.coords:
-        by_key.setdefault(tuple(cb[i] for i in ib), []).append(cb)
-    coords = []
-    for ca in a.coords:
-        for cb in by_key.get(tuple(ca[i] for i in ia), []):
-            labels = dict(zip(a.dims, ca)) | dict(zip(b.dims, cb))
-            coords.append(tuple(labels[d] for d in dims))
-    rank = [{lab: i for i, lab in enumerate(order[d])} for d in dims]
-    coords.sort(key=lambda c: tuple(r[x] for r, x in zip(rank, c)))
-    return Space(dims, tuple(coords))
+__all__ = [
+    "BINARY",
+    "ELEMENTWISE",
+    "Apply",
+    "Binder",
+    "Const",
+    "Context",
+    "Gather",
+    "Node",
+    "Placeholder",
+]
+
+# the names these had before the nodes and functions moved out (simulator.vensim imports them)
+_BINARY = BINARY
+_ELEMENTWISE = ELEMENTWISE
+_NEEDS_TIME = NEEDS_TIME
+_Placeholder = Placeholder
 
 
 class Binder:
@@ -482,7 +86,18 @@ class Binder:
 
     # -------------------------------------------------------------- names
     def ref(self, name: str) -> Node:
-        """The node a bare name refers to."""
+        """The node a bare name refers to.
+
+        Parameters
+        ----------
+        name
+            A parameter, series, derived value, stock or flow, or ``time``/``t``/``dt``.
+
+        Returns
+        -------
+        Node
+            Its evaluation node (one per name, shared by every formula that uses it).
+        """
         if name in ("time", "t"):
             return self._time
         if name == "dt":
@@ -522,7 +137,18 @@ class Binder:
 
     # -------------------------------------------------------------- alignment
     def align(self, nodes: list[Node]) -> tuple[list[Node], Space]:
-        """Bring nodes onto one common space by gathering (xarray-like broadcasting)."""
+        """Bring nodes onto one common space by gathering (xarray-like broadcasting).
+
+        Parameters
+        ----------
+        nodes
+            Terms of one formula.
+
+        Returns
+        -------
+        tuple of (list of Node, Space)
+            The terms gathered onto the common space, and that space.
+        """
         spaces = [n.space for n in nodes]
         non_scalar = [s for s in spaces if s.dims]
         if not non_scalar:
@@ -535,11 +161,26 @@ class Binder:
         if target is None:
             target = non_scalar[0]
             for s in non_scalar[1:]:
-                target = _join(target, s, self.spec.dims)
+                target = joined_space(target, s, self.spec.dims)
         return [self.onto(n, target, "formula") for n in nodes], target
 
     def onto(self, node: Node, space: Space, owner: str) -> Node:
-        """Gather ``node`` onto ``space`` (its dimensions must be a subset of ``space``'s)."""
+        """Gather ``node`` onto ``space`` (its dimensions must be a subset of ``space``'s).
+
+        Parameters
+        ----------
+        node
+            The node.
+        space
+            The elements wanted.
+        owner
+            What the formula belongs to, for error messages.
+
+        Returns
+        -------
+        Node
+            ``node`` itself when it is already on ``space``, otherwise a gather.
+        """
         if not node.space.dims:
             return node
         if node.space == space:
@@ -566,7 +207,18 @@ class Binder:
 
     # -------------------------------------------------------------- binding
     def bind(self, e: Expr) -> Node:
-        """Bind an expression tree; raises :class:`SpecError` with a readable message."""
+        """Bind an expression tree; raises :class:`SpecError` with a readable message.
+
+        Parameters
+        ----------
+        e
+            A parsed formula.
+
+        Returns
+        -------
+        Node
+            The node evaluating it.
+        """
         if isinstance(e, Num):
             return Const(e.value)
         if isinstance(e, Ref):
@@ -577,10 +229,10 @@ class Binder:
             return Apply(fn, [a], a.space)
         if isinstance(e, Binary):
             (a, b), space = self.align([self.bind(e.a), self.bind(e.b)])
-            return Apply(_BINARY[e.op], [a, b], space)
+            return Apply(BINARY[e.op], [a, b], space)
         if isinstance(e, IfElse):
             nodes, space = self.align([self.bind(e.cond), self.bind(e.a), self.bind(e.b)])
-            return Apply(lambda c, a, b: np.where(c != 0, a, b), nodes, space)
+            return Apply(where, nodes, space)
         if isinstance(e, Take):
             return self._take(e)
         if isinstance(e, Assemble):
@@ -609,8 +261,8 @@ class Binder:
                 index = child.space.projection(target) if keep else np.zeros(len(child.space), np.intp)
                 return Aggregate(e.fn, child, index, target)
             nodes, space = self.align([self.bind(a) for a in e.args])
-            fn = _ELEMENTWISE[e.fn]
-            return Apply(fn, nodes, space, time=fn in _NEEDS_TIME)
+            fn = ELEMENTWISE[e.fn]
+            return Apply(fn, nodes, space, time=fn in NEEDS_TIME)
         raise SpecError([f"cannot bind {e!r}"])
 
     # -------------------------------------------------------------- subscripts and tables
@@ -699,7 +351,7 @@ class Binder:
         expected = tuple((*c, x) for c in elems.coords for x in self.spec.dims[axis])
         if sp.coords != expected:
             raise SpecError([f"{e}: table {table.name} must give a y value at every x of each element"])
-        (ex, xnode), space = self.align([_Placeholder(elems), self.bind(e.args[1])])
+        (ex, xnode), space = self.align([Placeholder(elems), self.bind(e.args[1])])
         if isinstance(ex, Gather):
             element = ex.index
         elif elems.dims:
@@ -726,13 +378,3 @@ class Binder:
         return Contract(
             a, b, a_full, b_full, prod.projection(a.space), prod.projection(b.space), out_index, target
         )
-
-
-class _Placeholder(Node):
-    """A stand-in with a space only, used to work out alignments."""
-
-    def __init__(self, space: Space):
-        self.space = space
-
-    def _eval(self, ctx: Context) -> np.ndarray:  # pragma: no cover - never evaluated
-        raise RuntimeError("placeholder")

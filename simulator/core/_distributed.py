@@ -21,7 +21,18 @@ class DaskUnavailable(RuntimeError):
 
 @contextlib.contextmanager
 def dask_client(address: str | None) -> Iterator[object | None]:
-    """A dask client for ``address`` (``"local"`` starts a LocalCluster), or ``None``."""
+    """A dask client for ``address`` (``"local"`` starts a LocalCluster), or ``None``.
+
+    Parameters
+    ----------
+    address
+        A scheduler address, ``"local"``, or ``None`` (no cluster).
+
+    Yields
+    ------
+    dask.distributed.Client or None
+        The client, closed on exit.
+    """
     if not address:
         yield None
         return

@@ -19,6 +19,7 @@ import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from simulator.core._elementwise import AGGREGATES, FUNCTIONS
 from simulator.core._spaces import Space
 
 __all__ = [
@@ -116,9 +117,6 @@ class Unary(Expr):
         return f"({self.op}{self.a})" if self.op == "-" else f"(not {self.a})"
 
 
-_PRECEDENCE = {"or": 1, "and": 2, "<": 4, "<=": 4, ">": 4, ">=": 4, "==": 4, "!=": 4}
-
-
 @dataclass(frozen=True, eq=True)
 class Binary(Expr):
     """Arithmetic (``+ - * / **``), comparison or boolean (``and``, ``or``) of two operands."""
@@ -199,34 +197,19 @@ class Assemble(Expr):
         return "assemble(" + ", ".join(str(p) for p in self.parts) + ")"
 
 
-#: elementwise functions and their arity (``None``: two or more)
-FUNCTIONS: dict[str, int | None] = {
-    "exp": 1,
-    "log": 1,
-    "sqrt": 1,
-    "abs": 1,
-    "floor": 1,
-    "ceil": 1,
-    "min": None,
-    "max": None,
-    "clip": 3,
-    "where": 3,
-    "xidz": 3,
-    "zidz": 2,
-    "step": 2,
-    "ramp": 3,
-    "pulse": 2,
-    # lookup(table, x): the parameter ``table`` interpolated along its last dimension,
-    # whose labels are the x values (a Vensim lookup); flat beyond both ends
-    "lookup": 2,
-}
-#: aggregates over dimensions (``over=``); ``min``/``max`` with one argument aggregate too;
-#: ``cumsum``/``rcumsum`` keep the dimension (running total from the first / the last label)
-AGGREGATES = {"sum", "mean", "prod", "min", "max", "cumsum", "rcumsum"}
-
-
 def as_expr(x: object) -> Expr:
-    """Turn a number, a name or a formula string into an expression."""
+    """Turn a number, a name or a formula string into an expression.
+
+    Parameters
+    ----------
+    x
+        An expression, a number or a formula string.
+
+    Returns
+    -------
+    Expr
+        The expression.
+    """
     if isinstance(x, Expr):
         return x
     if isinstance(x, bool):
@@ -239,7 +222,18 @@ def as_expr(x: object) -> Expr:
 
 
 def refs(e: Expr) -> Iterator[str]:
-    """All names an expression refers to (with repeats)."""
+    """All names an expression refers to (with repeats).
+
+    Parameters
+    ----------
+    e
+        An expression.
+
+    Yields
+    ------
+    str
+        Each name, in the order it appears.
+    """
     if isinstance(e, Ref):
         yield e.name
     elif isinstance(e, Unary):
@@ -286,6 +280,16 @@ def parse(text: str) -> Expr:
     functions in :data:`FUNCTIONS` and :data:`AGGREGATES`; aggregates take
     ``over=dim`` or ``over=[dim, ...]``.
 
+    Parameters
+    ----------
+    text
+        The formula.
+
+    Returns
+    -------
+    Expr
+        Its expression tree.
+
     Raises
     ------
     FormulaError
@@ -327,10 +331,10 @@ def _convert(node: ast.AST, text: str) -> Expr:
         return Binary(op, _convert(node.left, text), _convert(node.right, text))
     if isinstance(node, ast.BoolOp):
         op = "and" if isinstance(node.op, ast.And) else "or"
-        out = _convert(node.values[0], text)
+        joined = _convert(node.values[0], text)
         for v in node.values[1:]:
-            out = Binary(op, out, _convert(v, text))
-        return out
+            joined = Binary(op, joined, _convert(v, text))
+        return joined
     if isinstance(node, ast.Compare):
         left = _convert(node.left, text)
         out: Expr | None = None

@@ -14,15 +14,34 @@ the analyses never import a kind; they call these methods.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
 from simulator.core._outputs import OutputDef
 from simulator.core._spec import ModelSpec
 
-__all__ = ["ModelKind"]
+__all__ = ["AppraisalMeasures", "ModelKind"]
+
+
+class AppraisalMeasures(NamedTuple):
+    """What an intervention appraisal measures of each run of a model kind.
+
+    Attributes
+    ----------
+    record
+        Variable -> dimensions kept, recorded in every run (for ``make_record``).
+    figures
+        Per-member figure -> its dimensions beyond ``(package, member)``; ``"time"``
+        is the reported times, any other a dimension of the model.
+    variables
+        The model's own variables measured (a generic model), or empty (the kind's outcomes).
+    """
+
+    record: dict[str, list[str]]
+    figures: dict[str, tuple[str, ...]]
+    variables: tuple[str, ...] = ()
 
 
 @runtime_checkable
@@ -37,7 +56,11 @@ class ModelKind(Protocol):
         ...
 
     def sensitivity_outputs(self, variables: Sequence[str] | None = None) -> tuple[OutputDef, ...]:
-        """Outputs a sensitivity analysis measures by default."""
+        """Outputs a sensitivity analysis measures (``variables``: the model's own), each by its ``measures``.
+
+        Outputs that keep a dimension (a surge model's services) are analysed element
+        by element; scalar outputs one by one (see :mod:`simulator.analysis._sensitivity`).
+        """
         ...
 
     def reported_data(self, times: np.ndarray) -> dict[str, tuple]:
@@ -46,4 +69,36 @@ class ModelKind(Protocol):
 
     def result_attrs(self) -> dict[str, str]:
         """Attributes a results dataset carries for this model."""
+        ...
+
+    # appraisal of interventions (simulator.analysis._appraisal): the kernel it runs on
+    # (None: the kernel decides; False: every run per member, so an empty package is the baseline)
+    appraisal_allow_matrix: bool | None
+
+    def with_diversion_paths(self, interventions: Sequence[Any]) -> ModelKind:
+        """The model with a zero-weight path for every diversion target that has none."""
+        ...
+
+    def appraisal_check(self, interventions: Sequence[Any]) -> None:
+        """Raise ``ValueError`` if this kind cannot cost ``interventions``."""
+        ...
+
+    def reach_flows(self, reach: str) -> tuple[str, ...]:
+        """Flows that count the people an intervention reaches (``referrals``, ``starts``...)."""
+        ...
+
+    def appraisal_measures(self, outcomes: Sequence[str] | None = None) -> AppraisalMeasures:
+        """What an appraisal records of each run and the per-member figures it keeps."""
+        ...
+
+    def appraisal_reduce(
+        self, raw: Mapping[str, np.ndarray], measures: AppraisalMeasures
+    ) -> dict[str, np.ndarray]:
+        """Per-member figures of a chunk of members from their recorded series."""
+        ...
+
+    def member_figures(
+        self, values: Mapping[str, np.ndarray]
+    ) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
+        """Per-member figures that do not depend on the package (e.g. population by group)."""
         ...

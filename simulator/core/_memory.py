@@ -35,7 +35,13 @@ _result: bool | None = None
 
 
 def tune_allocator() -> bool:
-    """Raise glibc's mmap and trim thresholds for this process (once); whether it was done."""
+    """Raise glibc's mmap and trim thresholds for this process (once); whether it was done.
+
+    Returns
+    -------
+    bool
+        ``True`` if the thresholds were raised (Linux with glibc, not ``UPSTREAM_MALLOC=default``).
+    """
     global _result
     if _result is None:
         _result = _tune()

@@ -46,7 +46,13 @@ class Problem:
     part_kind: str = "sheet"
 
     def location(self) -> str:
-        """Human-readable location, e.g. ``params.xlsx, sheet 'g2c', row 14, column 'pcnt'``."""
+        """Human-readable location, e.g. ``params.xlsx, sheet 'g2c', row 14, column 'pcnt'``.
+
+        Returns
+        -------
+        str
+            The location (empty if nothing is known).
+        """
         bits = []
         if self.file:
             bits.append(self.file)
@@ -86,13 +92,39 @@ class Problems:
         line: int | None = None,
         severity: Literal["error", "warning"] = "error",
     ) -> None:
-        """Record a problem at a location."""
+        """Record a problem at a location.
+
+        Parameters
+        ----------
+        message
+            What is wrong.
+        part
+            Sheet, table or field it is in.
+        row
+            Row number (as the user sees it).
+        column
+            Column name.
+        allowed
+            What would be accepted.
+        line
+            Line of a text file.
+        severity
+            ``"error"`` (stops the run) or ``"warning"``.
+        """
         self.items.append(
             Problem(message, self.file, part, row, column, allowed, line, severity, self.part_kind)
         )
 
     def warn(self, message: str, **where) -> None:
-        """Record a warning (the run goes on)."""
+        """Record a warning (the run goes on).
+
+        Parameters
+        ----------
+        message
+            What is odd.
+        **where
+            Location, as for :meth:`add`.
+        """
         self.add(message, severity="warning", **where)
 
     @property

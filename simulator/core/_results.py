@@ -19,17 +19,7 @@ import xarray as xr
 from simulator.core._compiler import CompiledModel
 from simulator.core._spaces import Space
 
-__all__ = ["SU_TYPES", "su_table", "tidy", "to_dataset"]
-
-#: the surge model's own tidy-table types, and the variables they come from
-SU_TYPES = {
-    "no-mh-needs": "no_mh_needs",
-    "at-risk": "at_risk",
-    "treatment": "treatment",
-    "new-at-risk": "new_at_risk",
-    "new-referral": "new_referral",
-    "new-treatment": "new_treatment",
-}
+__all__ = ["tidy", "to_dataset"]
 
 
 def _mask_name(spec_meta: Mapping[str, object], dims: tuple[str, ...]) -> str:
@@ -67,6 +57,59 @@ def _label_array(labels: tuple[str, ...]) -> pd.Index:
     return pd.Index(labels, dtype=object)
 
 
+def _data_var(
+    arr: np.ndarray, sp: Space, labels: Mapping[str, tuple[str, ...]], meta: Mapping, masks: dict
+) -> tuple[np.ndarray, str | None]:
+    """Recorded ``(members, reports, n)`` values as a dense array over the space's dimensions.
+
+    Elements a sparse space lacks are zeros; the mask marking the elements that
+    exist is added to ``masks`` (once per set of dimensions) and its name returned.
+    """
+    if not sp.dims:
+        return arr[:, :, 0], None
+    idx, shape = _dense_index(sp, labels)
+    n_dense = int(np.prod(shape))
+    if len(sp) == n_dense and np.array_equal(idx, np.arange(n_dense)):
+        return arr.reshape(arr.shape[0], arr.shape[1], *shape), None
+    dense = np.zeros((arr.shape[0], arr.shape[1], n_dense))
+    dense[:, :, idx] = arr
+    mname = _mask_name(meta, sp.dims)
+    if mname not in masks:
+        m = np.zeros(n_dense, dtype=np.int8)
+        m[idx] = 1
+        masks[mname] = (
+            sp.dims,
+            m.reshape(shape),
+            {"description": f"1 where the ({', '.join(sp.dims)}) element exists"},
+        )
+    return dense.reshape(arr.shape[0], arr.shape[1], *shape), mname
+
+
+def _time_attrs(ds: xr.Dataset, spec) -> None:
+    ds["time"].attrs = {
+        "long_name": "model month",
+        "description": "months after month 0 (see the date coordinate)",
+    }
+    clock = spec.meta.get("clock") if isinstance(spec.meta, Mapping) else None
+    if clock:  # imported Vensim/XMILE models keep their own time unit
+        unit = str(clock.get("unit") or "")
+        desc = f"time in {unit or 'model units'}"
+        ds["time"].attrs = {"long_name": "model time", "units": unit, "description": desc}
+
+
+def _dataset_attrs(ds: xr.Dataset, spec, n_times: int, model, attrs: Mapping[str, object] | None) -> None:
+    ds.attrs = {
+        "model": spec.name,
+        "title": f"Upstream run of {spec.name}",
+        "source": spec.source or "",
+        "start": spec.start or "",
+        "horizon_months": n_times,
+        **{k: (v if isinstance(v, int | float | str) else str(v)) for k, v in (attrs or {}).items()},
+    }
+    if model is not None:
+        ds.attrs.update(model.result_attrs())
+
+
 def to_dataset(
     cm: CompiledModel,
     arrays: Mapping[str, np.ndarray],
@@ -75,13 +118,34 @@ def to_dataset(
     model=None,
     attrs: Mapping[str, object] | None = None,
 ) -> xr.Dataset:
-    """Build the results dataset from recorded arrays ``(members, reports, n)``."""
+    """Build the results dataset from recorded arrays ``(members, reports, n)``.
+
+    Parameters
+    ----------
+    cm
+        The compiled model the arrays were recorded from.
+    arrays
+        Recorded values by name, shape ``(members, reports, n)`` (people, or people per month).
+    spaces
+        Space of each recorded array.
+    grid
+        The time grid (its ``report_times``, months).
+    model
+        The model (a model kind adds its reported data and attributes), or ``None``.
+    attrs
+        Extra dataset attributes (``dt``, ``method`` ...).
+
+    Returns
+    -------
+    xarray.Dataset
+        One variable per recorded quantity over ``(member, time, *dims)``, with element masks.
+    """
     spec = cm.spec
     labels = {d: tuple(v) for d, v in spec.dims.items()}
     times = np.asarray(grid.report_times, dtype=float)
     members = next(iter(arrays.values())).shape[0] if arrays else 1
-    data_vars: dict[str, xr.DataArray] = {}
-    masks: dict[str, xr.DataArray] = {}
+    data_vars: dict[str, tuple] = {}
+    masks: dict[str, tuple] = {}
     kinds = {s.name: ("stock", s.unit, s.description) for s in spec.stocks}
     kinds.update({f.name: ("flow", f.unit, f.description) for f in spec.flows})
     kinds.update({o.name: ("output", o.unit, o.description) for o in spec.outputs})
@@ -90,27 +154,9 @@ def to_dataset(
         sp = spaces[name]
         kind, unit, desc = kinds.get(name, ("", "", ""))
         va = {"kind": kind, "units": unit, "description": desc}
-        if not sp.dims:
-            data = arr[:, :, 0]
-        else:
-            idx, shape = _dense_index(sp, labels)
-            n_dense = int(np.prod(shape))
-            if len(sp) == n_dense and np.array_equal(idx, np.arange(n_dense)):
-                data = arr.reshape(arr.shape[0], arr.shape[1], *shape)
-            else:
-                dense = np.zeros((arr.shape[0], arr.shape[1], n_dense))
-                dense[:, :, idx] = arr
-                data = dense.reshape(arr.shape[0], arr.shape[1], *shape)
-                mname = _mask_name(spec.meta, sp.dims)
-                if mname not in masks:
-                    m = np.zeros(n_dense, dtype=np.int8)
-                    m[idx] = 1
-                    masks[mname] = (
-                        sp.dims,
-                        m.reshape(shape),
-                        {"description": f"1 where the ({', '.join(sp.dims)}) element exists"},
-                    )
-                va["elements"] = mname
+        data, mname = _data_var(arr, sp, labels, spec.meta, masks)
+        if mname is not None:
+            va["elements"] = mname
         data_vars[name] = (("member", "time", *sp.dims), data, va)
     coords: dict[str, object] = {"member": np.arange(members), "time": times}
     extra = model.reported_data(times) if model is not None else {}
@@ -123,32 +169,8 @@ def to_dataset(
         dates = (np.datetime64(spec.start, "M") + months).astype("datetime64[ns]")
         coords["date"] = ("time", dates)
     ds = xr.Dataset({**data_vars, **masks, **extra}, coords=coords)
-    ds["time"].attrs = {
-        "long_name": "model month",
-        "description": "months after month 0 (see the date coordinate)",
-    }
-    clock = spec.meta.get("clock") if isinstance(spec.meta, Mapping) else None
-    if clock:  # imported Vensim/XMILE models keep their own time unit
-        unit = str(clock.get("unit") or "")
-        desc = f"time in {unit or 'model units'}"
-        ds["time"].attrs = {"long_name": "model time", "units": unit, "description": desc}
-    ds.attrs = {
-        "model": spec.name,
-        "title": f"Upstream run of {spec.name}",
-        "source": spec.source or "",
-        "start": spec.start or "",
-        "horizon_months": len(times),
-        **{k: (v if isinstance(v, int | float | str) else str(v)) for k, v in (attrs or {}).items()},
-    }
-    if model is not None:
-        ds.attrs.update(model.result_attrs())
-    if spec.meta.get("capacity"):
-        import json
-
-        ds.attrs["escalates_to"] = json.dumps(dict(spec.meta.get("escalates_to", {})))
-        ds.attrs["capacitated"] = json.dumps(list(spec.meta.get("capacitated", ())))
-        ds.attrs["assumed_capacity"] = "; ".join(spec.meta.get("assumed_capacity", ()))
-        ds.attrs["assumed_services"] = json.dumps(list(spec.meta.get("assumed_services", ())))
+    _time_attrs(ds, spec)
+    _dataset_attrs(ds, spec, len(times), model, attrs)
     return ds
 
 
@@ -165,6 +187,18 @@ def tidy(ds: xr.Dataset, variables: Sequence[str] | None = None) -> pd.DataFrame
     Columns: ``member, time, [date,] variable, <model dims...>, value``; a dim
     that does not apply to a variable is left empty.  Only existing elements
     of sparse spaces (surge paths) are listed.
+
+    Parameters
+    ----------
+    ds
+        Results of a run (see :func:`~simulator.core.simulate`).
+    variables
+        Variables to list (default: every variable over member and time).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The long table; ``value`` in each variable's own unit (its ``units`` attribute).
     """
     names = (
         list(variables) if variables else [v for v in ds.data_vars if {"member", "time"} <= set(ds[v].dims)]
@@ -213,31 +247,3 @@ def tidy(ds: xr.Dataset, variables: Sequence[str] | None = None) -> pd.DataFrame
     if not frames:
         return pd.DataFrame(columns=cols)
     return pd.concat(frames, ignore_index=True)[cols]
-
-
-def su_table(ds: xr.Dataset, member: int = 0) -> pd.DataFrame:
-    """The surge model's own tidy table: ``time,type,group,condition,treatment,value``.
-
-    One row per series per whole month, in the surge model's order (time, then
-    no-mh-needs, at-risk, treatment, new-at-risk, new-referral, new-treatment);
-    group/condition/treatment blank where they do not apply.
-    """
-    missing = [v for v in SU_TYPES.values() if v not in ds]
-    if missing:
-        raise ValueError(f"these results lack {missing}: su-csv needs a surge model run")
-    one = ds.isel(member=member)
-    parts = []
-    for typ, var in SU_TYPES.items():
-        t = tidy(one.expand_dims("member").assign_coords(member=[member]), [var])
-        t = t.rename(columns={"service": "treatment", "variable": "type"})
-        t["type"] = typ
-        for c in ("group", "condition", "treatment"):
-            if c not in t:
-                t[c] = ""
-        t["_order"] = list(SU_TYPES).index(typ)
-        t["_pos"] = np.arange(len(t)) % max(1, len(t) // len(one["time"]))
-        parts.append(t)
-    df = pd.concat(parts, ignore_index=True)
-    df = df.sort_values(["time", "_order", "_pos"], kind="stable")
-    df["time"] = df["time"].round().astype(int)
-    return df[["time", "type", "group", "condition", "treatment", "value"]].reset_index(drop=True)

@@ -25,7 +25,7 @@ from itertools import product
 
 import numpy as np
 
-__all__ = ["SCALAR", "Space", "SpaceError", "aggregation_matrix", "dense_space"]
+__all__ = ["SCALAR", "Space", "SpaceError", "aggregation_matrix", "dense_space", "joined_space"]
 
 
 class SpaceError(ValueError):
@@ -67,24 +67,74 @@ class Space:
 
     @cached_property
     def position(self) -> Mapping[tuple[str, ...], int]:
-        """Map from an element's labels to its position."""
+        """Map from an element's labels to its position.
+
+        Returns
+        -------
+        Mapping
+            Position of each element (a tuple of labels).
+        """
         return {c: i for i, c in enumerate(self.coords)}
 
     def labels(self, dim: str) -> tuple[str, ...]:
-        """Labels of ``dim`` for every element, in element order."""
+        """Labels of ``dim`` for every element, in element order.
+
+        Parameters
+        ----------
+        dim
+            A dimension of the space.
+
+        Returns
+        -------
+        tuple of str
+            One label per element.
+        """
         k = self.dims.index(dim)
         return tuple(c[k] for c in self.coords)
 
     def unique_labels(self, dim: str) -> tuple[str, ...]:
-        """Distinct labels of ``dim`` in order of first appearance."""
+        """Distinct labels of ``dim`` in order of first appearance.
+
+        Parameters
+        ----------
+        dim
+            Which dimension.
+
+        Returns
+        -------
+        tuple of str
+            Each label once.
+        """
         return tuple(dict.fromkeys(self.labels(dim)))
 
     def is_subspace_of(self, other: Space) -> bool:
-        """Whether every dimension of ``self`` is a dimension of ``other``."""
+        """Whether every dimension of ``self`` is a dimension of ``other``.
+
+        Parameters
+        ----------
+        other
+            Another space.
+
+        Returns
+        -------
+        bool
+            ``True`` if ``self`` can be gathered onto ``other``.
+        """
         return set(self.dims) <= set(other.dims)
 
     def sub(self, dims: Sequence[str]) -> Space:
-        """The space of distinct label combinations of ``dims`` present in ``self``."""
+        """The space of distinct label combinations of ``dims`` present in ``self``.
+
+        Parameters
+        ----------
+        dims
+            Some dimensions of the space.
+
+        Returns
+        -------
+        Space
+            The combinations, in order of first appearance.
+        """
         keep = [self.dims.index(d) for d in dims]
         seen = dict.fromkeys(tuple(c[k] for k in keep) for c in self.coords)
         return Space(tuple(dims), tuple(seen))
@@ -94,6 +144,16 @@ class Space:
 
         ``onto.dims`` must be a subset of ``self.dims``.  Raises
         :class:`SpaceError` naming the first element with no counterpart.
+
+        Parameters
+        ----------
+        onto
+            A space over some of this space's dimensions.
+
+        Returns
+        -------
+        numpy.ndarray
+            Position in ``onto`` of each element, shape ``(len(self),)``.
         """
         if not onto.is_subspace_of(self):
             raise SpaceError(f"cannot project {self.dims} onto {onto.dims}: dimensions differ")
@@ -112,7 +172,18 @@ class Space:
         return out
 
     def restrict(self, mask: Iterable[bool]) -> Space:
-        """The sub-list of elements where ``mask`` is true."""
+        """The sub-list of elements where ``mask`` is true.
+
+        Parameters
+        ----------
+        mask
+            One flag per element.
+
+        Returns
+        -------
+        Space
+            The elements kept.
+        """
         return Space(self.dims, tuple(c for c, m in zip(self.coords, mask) if m))
 
 
@@ -120,9 +191,58 @@ SCALAR = Space((), ((),))
 
 
 def dense_space(dims: Sequence[str], labels: Mapping[str, Sequence[str]]) -> Space:
-    """The full cartesian product of the labels of ``dims`` (row-major order)."""
+    """The full cartesian product of the labels of ``dims`` (row-major order).
+
+    Parameters
+    ----------
+    dims
+        Dimension names.
+    labels
+        Labels of each dimension.
+
+    Returns
+    -------
+    Space
+        Every combination of labels.
+    """
     dims = tuple(dims)
     return Space(dims, tuple(product(*(tuple(labels[d]) for d in dims))))
+
+
+def joined_space(a: Space, b: Space, order: Mapping[str, Sequence[str]]) -> Space:
+    """Elements of ``a`` and ``b`` combined where they agree on shared dimensions.
+
+    A term over (service) times a term over (stage) lives on every (service,
+    stage) pair of the services and stages the terms actually have, not on
+    every label of the model.
+
+    Parameters
+    ----------
+    a, b
+        The spaces of two terms.
+    order
+        Labels of every dimension of the model (the order of dimensions and labels).
+
+    Returns
+    -------
+    Space
+        The combined elements, in the model's order.
+    """
+    dims = tuple(d for d in order if d in a.dims or d in b.dims)
+    shared = [d for d in a.dims if d in b.dims]
+    ia = [a.dims.index(d) for d in shared]
+    ib = [b.dims.index(d) for d in shared]
+    by_key: dict[tuple, list[tuple[str, ...]]] = {}
+    for cb in b.coords:
+        by_key.setdefault(tuple(cb[i] for i in ib), []).append(cb)
+    coords = []
+    for ca in a.coords:
+        for cb in by_key.get(tuple(ca[i] for i in ia), []):
+            labels = dict(zip(a.dims, ca)) | dict(zip(b.dims, cb))
+            coords.append(tuple(labels[d] for d in dims))
+    rank = [{lab: i for i, lab in enumerate(order[d])} for d in dims]
+    coords.sort(key=lambda c: tuple(r[x] for r, x in zip(rank, c)))
+    return Space(dims, tuple(coords))
 
 
 class SegmentSum:
@@ -148,7 +268,18 @@ class SegmentSum:
         return np.asarray(self.matrix @ values.T).T
 
     def scaled(self, w: np.ndarray) -> SegmentSum:
-        """The same bins with each input column weighted by ``w`` (shape ``(n_in,)``)."""
+        """The same bins with each input column weighted by ``w`` (shape ``(n_in,)``).
+
+        Parameters
+        ----------
+        w
+            Weight of each input column.
+
+        Returns
+        -------
+        SegmentSum
+            The weighted segment sum.
+        """
         return SegmentSum(self.index, self.n_out, self.weights * np.asarray(w, dtype=float))
 
     @property
@@ -158,5 +289,20 @@ class SegmentSum:
 
 
 def aggregation_matrix(index: np.ndarray, n_out: int, weights: np.ndarray | None = None) -> SegmentSum:
-    """Segment sum of ``len(index)`` columns into ``n_out`` bins; ``A(values)`` applies it."""
+    """Segment sum of ``len(index)`` columns into ``n_out`` bins; ``A(values)`` applies it.
+
+    Parameters
+    ----------
+    index
+        Bin of each input column.
+    n_out
+        Number of bins.
+    weights
+        Weight of each input column (default 1).
+
+    Returns
+    -------
+    SegmentSum
+        The segment sum.
+    """
     return SegmentSum(index, n_out, weights)

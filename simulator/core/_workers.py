@@ -41,6 +41,20 @@ def shared_empty(shape: Sequence[int], dtype=float, align_rows: bool = False) ->
     starts on a page boundary (the array is a view of a wider one): workers
     writing separate page-sized ranges of members never touch each other's
     pages.
+
+    Parameters
+    ----------
+    shape
+        Shape of the array.
+    dtype
+        Its numpy dtype.
+    align_rows
+        Start every row on a page boundary.
+
+    Returns
+    -------
+    numpy.ndarray
+        The array (uninitialised).
     """
     shape = tuple(int(n) for n in shape)
     full = shape
@@ -55,7 +69,18 @@ def shared_empty(shape: Sequence[int], dtype=float, align_rows: bool = False) ->
 
 
 def is_shared(a: np.ndarray) -> bool:
-    """Whether ``a`` (or what it views) lives in memory made by :func:`shared_empty`."""
+    """Whether ``a`` (or what it views) lives in memory made by :func:`shared_empty`.
+
+    Parameters
+    ----------
+    a
+        An array.
+
+    Returns
+    -------
+    bool
+        ``True`` if forked workers' writes to ``a`` are seen here.
+    """
     b: object = a
     while b is not None:
         if isinstance(b, mmap.mmap):
@@ -65,7 +90,13 @@ def is_shared(a: np.ndarray) -> bool:
 
 
 def can_fork() -> bool:
-    """Whether chunks may run in forked processes here."""
+    """Whether chunks may run in forked processes here.
+
+    Returns
+    -------
+    bool
+        ``False`` off POSIX, in daemonic processes, or with ``UPSTREAM_PARALLEL=threads``.
+    """
     if os.environ.get("UPSTREAM_PARALLEL", "").lower() == "threads":
         return False
     if os.name != "posix" or "fork" not in mp.get_all_start_methods():
@@ -88,6 +119,19 @@ def run_chunks(
     """Run ``one`` on every chunk: serially, on forked processes, or on threads.
 
     With ``processes``, ``one`` must write its results into shared memory.
+
+    Parameters
+    ----------
+    one
+        Runs the members ``[a, b)`` of one chunk and returns ``(a, b)``.
+    bounds
+        The chunks, ``(a, b)`` each.
+    workers
+        Number of processes or threads.
+    progress
+        Called with the number of members done after each chunk, or ``None``.
+    processes
+        Fork processes (``True``) or use threads.
     """
     global _JOB
     if workers <= 1 or len(bounds) == 1:
@@ -124,6 +168,20 @@ def parallel_map(fn: Callable, items: Sequence, workers: int | None = None) -> l
     The items and the function are inherited by the children, not pickled; only
     the results travel back, so this suits large inputs and small outputs
     (quantiles of many members, draws for a block).  Order is kept.
+
+    Parameters
+    ----------
+    fn
+        The function.
+    items
+        Its arguments.
+    workers
+        Number of processes (default: the number of CPUs).
+
+    Returns
+    -------
+    list
+        ``fn`` of each item, in order.
     """
     global _MAP
     n = workers or (os.cpu_count() or 1)

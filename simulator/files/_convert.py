@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from simulator.files._loading import load_model
+from simulator.surge._surge_model import SurgeModel
 from simulator.surge._workbook import write_workbook
 from simulator.surge._yamlfile import write_surge_yaml
 
@@ -38,11 +39,29 @@ def convert_model(
 
     The YAML file gets a ``source`` note on every table: ``source`` (the
     original publication) plus the sheet it came from.
+
+    Parameters
+    ----------
+    src
+        A surge model file or built-in name.
+    dst
+        The file to write (``.yaml`` or ``.xlsx``).
+    name
+        New model name.
+    start
+        Calendar month of model month 0 (e.g. ``2020-05``).
+    source, licence, description
+        Notes recorded with the model.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
     """
     from simulator.files._writers import atomic_path
 
     model = load_model(src)
-    if getattr(model, "tables", None) is None:
+    if not isinstance(model, SurgeModel):
         raise ValueError(f"{src} is not a surge model; only surge models convert to workbooks")
     t = model.tables
     if name:

@@ -24,7 +24,7 @@ from simulator.core._model import Model
 from simulator.core._problems import InputError, Problems
 from simulator.files._yaml import load_with_lines
 from simulator.surge._build import build_surge_spec
-from simulator.surge._model import SurgeModel
+from simulator.surge._surge_model import SurgeModel
 from simulator.surge._tables import RawTable, check_tables
 from simulator.surge._workbook import read_workbook
 from simulator.surge._yamlfile import read_surge_yaml
@@ -41,7 +41,18 @@ DEFAULT_MODEL = "england"
 
 
 def builtin_path(name: str) -> Path:
-    """Path of a built-in model file (shipped in the ``models/`` folder)."""
+    """Path of a built-in model file (shipped in the ``models/`` folder).
+
+    Parameters
+    ----------
+    name
+        One of :data:`BUILTIN_MODELS`.
+
+    Returns
+    -------
+    pathlib.Path
+        The model file.
+    """
     fname = BUILTIN_MODELS[name.lower()]
     try:
         p = Path(str(resources.files("simulator.models").joinpath(fname)))
@@ -65,7 +76,19 @@ def _resolve(path: str | Path | None) -> Path:
 
 
 def check_model(path: str | Path | None = None) -> tuple[Model | None, Problems]:
-    """Read and validate a model; return it (or ``None``) and every problem found."""
+    """Read and validate a model; return it (or ``None``) and every problem found.
+
+    Parameters
+    ----------
+    path
+        A model file (``.xlsx``, ``.yaml``, ``.mdl``, ``.xmile``) or a built-in name
+        (``None``: the built-in England model).
+
+    Returns
+    -------
+    tuple of (Model or None, Problems)
+        The model (``None`` if there are errors) and every problem, errors and warnings.
+    """
     p = _resolve(path)
     problems = Problems(file=p.name)
     if not p.exists():
@@ -84,62 +107,68 @@ def check_model(path: str | Path | None = None) -> tuple[Model | None, Problems]
             return None, problems
         return _surge_model(tables, p, problems)
     if suffix in (".yaml", ".yml"):
-        problems.part_kind = "table"
-        try:
-            root = load_with_lines(p.read_text(encoding="utf-8"))
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            problems.add(
-                f"not valid YAML: {getattr(err, 'problem', err)}",
-                line=None if mark is None else mark.line + 1,
-            )
-            return None, problems
-        except UnicodeDecodeError:
-            problems.add("not a UTF-8 text file", allowed="a YAML model file")
-            return None, problems
-        if not isinstance(root.value, dict):
-            problems.add("the file must be a YAML mapping", allowed="upstream: model, kind: ...")
-            return None, problems
-        kind = root.value.get("kind")
-        if kind == "surge":
-            raw, meta = _surge_yaml_tables(p, root, problems, (p.resolve(),))
-            if problems.errors:
-                return None, problems
-            import pandas as pd
-
-            start = None
-            if meta.get("start") is not None:
-                try:
-                    start = pd.Timestamp(str(meta["start"])).to_period("M").to_timestamp()
-                except ValueError:
-                    problems.add(f"start {meta['start']!r} is not a month", allowed="e.g. 2020-05")
-            tables = check_tables(
-                raw,
-                problems,
-                name=str(meta.get("name") or p.stem),
-                sources={k: v.source for k, v in raw.items() if v.source},
-                start=start,
-                meta=meta,
-            )
-            if tables is None:
-                return None, problems
-            return _surge_model(tables, p, problems)
-        if kind == "network":
-            from simulator.files._network import read_network
-
-            model = read_network(root, p, problems)
-            return (None if problems.errors else model), problems
-        problems.add(
-            f"kind {kind!r} is not known",
-            line=root.get("kind").line if root.get("kind") is not None else root.line,
-            allowed="kind: surge or kind: network",
-        )
-        return None, problems
+        return _check_yaml(p, problems)
     if suffix in (".mdl", ".xmile", ".xml", ".stmx"):
         from simulator.vensim._importer import check_import
 
         return check_import(p, problems), problems
     problems.add(f"unknown model file type {suffix!r}", allowed=".xlsx, .yaml, .mdl or .xmile")
+    return None, problems
+
+
+def _check_yaml(p: Path, problems: Problems) -> tuple[Model | None, Problems]:
+    """Read a YAML model file: ``kind: surge`` or ``kind: network``."""
+    problems.part_kind = "table"
+    try:
+        root = load_with_lines(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        problems.add(
+            f"not valid YAML: {getattr(err, 'problem', err)}",
+            line=None if mark is None else mark.line + 1,
+        )
+        return None, problems
+    except UnicodeDecodeError:
+        problems.add("not a UTF-8 text file", allowed="a YAML model file")
+        return None, problems
+    if not isinstance(root.value, dict):
+        problems.add("the file must be a YAML mapping", allowed="upstream: model, kind: ...")
+        return None, problems
+    kind = root.value.get("kind")
+    if kind == "surge":
+        raw, meta = _surge_yaml_tables(p, root, problems, (p.resolve(),))
+        if problems.errors:
+            return None, problems
+        import pandas as pd
+
+        start = None
+        if meta.get("start") is not None:
+            try:
+                start = pd.Timestamp(str(meta["start"])).to_period("M").to_timestamp()
+            except ValueError:
+                problems.add(f"start {meta['start']!r} is not a month", allowed="e.g. 2020-05")
+        tables = check_tables(
+            raw,
+            problems,
+            name=str(meta.get("name") or p.stem),
+            sources={k: v.source for k, v in raw.items() if v.source},
+            start=start,
+            meta=meta,
+        )
+        if tables is None:
+            return None, problems
+        return _surge_model(tables, p, problems)
+    if kind == "network":
+        from simulator.files._network import read_network
+
+        model = read_network(root, p, problems)
+        return (None if problems.errors else model), problems
+    kind_loc = root.get("kind")
+    problems.add(
+        f"kind {kind!r} is not known",
+        line=kind_loc.line if kind_loc is not None else root.line,
+        allowed="kind: surge or kind: network",
+    )
     return None, problems
 
 
@@ -213,6 +242,18 @@ def load_model(path: str | Path | None = None, *, fallback: str | None = None) -
     With no argument, the built-in England surge model.  ``fallback="pysd"``
     returns a Vensim/XMILE model that uses constructs Upstream does not
     compile as a :class:`simulator.vensim._fallback.PySDModel`, run by PySD.
+
+    Parameters
+    ----------
+    path
+        A model file or a built-in name (``None``: the built-in England model).
+    fallback
+        ``"pysd"`` to run unsupported Vensim/XMILE models through PySD.
+
+    Returns
+    -------
+    Model
+        The model (a :class:`~simulator.surge._surge_model.SurgeModel` for surge files).
 
     Raises
     ------

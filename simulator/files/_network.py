@@ -53,7 +53,22 @@ _SECTIONS = {
 
 
 def read_network(root: Located, path: Path, problems: Problems) -> Model | None:
-    """Build a network model from a parsed YAML file, recording every problem."""
+    """Build a network model from a parsed YAML file, recording every problem.
+
+    Parameters
+    ----------
+    root
+        The parsed file.
+    path
+        Where it was read from.
+    problems
+        Collects every problem found.
+
+    Returns
+    -------
+    Model or None
+        The model, or ``None`` if it could not be built.
+    """
     problems.part_kind = "section"
     data = root.value
     sections: dict[str, list[dict]] = {}

@@ -33,17 +33,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-
-import yaml
+from typing import Any
 
 from simulator.analysis._distributions import DistributionError, distribution_from_dict
+from simulator.analysis._posterior import Posterior
 from simulator.analysis._sampling import SAMPLERS
 from simulator.analysis._scenario import DEFAULT_QUANTILES, Scenario
 from simulator.analysis._uncertainty import APPLY, MODES, Design, UncertaintyGroup
 from simulator.core._model import Model
-from simulator.core._problems import InputError, Problems
-from simulator.files._loading import BUILTIN_MODELS, load_model
-from simulator.files._yaml import Located, load_with_lines
+from simulator.core._problems import Problems
+from simulator.files._documents import model_reference, read_document
+from simulator.files._yaml import Located
+from simulator.surge._curves import CurveError, generate
+from simulator.surge._surge_model import SurgeModel
 
 __all__ = ["DEFAULT_QUANTILES", "Scenario", "load_scenario"]  # Scenario lives in simulator.analysis
 
@@ -86,61 +88,43 @@ def _num(problems: Problems, loc: Located | None, name: str, kind: type, low=Non
     return kind(v)
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file; raises :class:`InputError` listing every problem."""
-    p = Path(path)
-    problems = Problems(file=p.name, part_kind="field")
-    if not p.exists():
-        problems.add(f"file {str(p)!r} does not exist", allowed="a scenario .yaml file")
-        problems.raise_if_errors()
-    try:
-        root = load_with_lines(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        problems.add(
-            f"not valid YAML: {getattr(err, 'problem', err)}", line=None if mark is None else mark.line + 1
-        )
-        problems.raise_if_errors()
-        raise AssertionError from None  # unreachable
-    if not isinstance(root.value, dict) or root.value.get("upstream") != "scenario":
-        problems.add("not a scenario file", line=1, allowed="a mapping starting 'upstream: scenario'")
-        problems.raise_if_errors()
+def _line(loc: Located | None) -> int | None:
+    """The line a located value starts on (``None`` if absent)."""
+    return None if loc is None else loc.line
+
+
+def _model_dt(model: Model) -> float:
+    """The model's own time step: an imported model's TIME STEP, else 1 month."""
+    clock: Any = model.spec.meta.get("clock") or {}
+    return float(clock.get("dt", 1.0))
+
+
+def _read_root(p: Path, problems: Problems) -> Located:
+    """The scenario file's YAML tree; raises :class:`InputError` if it is not a scenario file."""
+    return read_document(p, problems, "scenario", _FIELDS)
+
+
+def _scenario_model(root: Located, p: Path, problems: Problems) -> Model | None:
+    """The model the scenario names (a built-in name or a path relative to the file)."""
+    return model_reference(root, p, problems)
+
+
+def _run_settings(root: Located, problems: Problems) -> dict:
+    """Horizon (months), step (months), method, ensemble size, seed, sampler and quantiles."""
     data = root.value
-    for k in data:
-        if k not in _FIELDS:
-            problems.add(
-                f"unknown field {k!r}", part=k, line=root.get(k).line, allowed=", ".join(sorted(_FIELDS))
-            )
-    # ---- model
-    mloc = root.get("model")
-    model: Model | None = None
-    if mloc is None or not isinstance(mloc.value, str):
-        problems.add("is missing", part="model", allowed="a built-in model name or a model file path")
-    else:
-        ref = mloc.value
-        target = ref if ref.lower() in BUILTIN_MODELS else str((p.parent / ref).resolve())
-        try:
-            model = load_model(target)
-        except InputError as err:
-            problems.add(
-                f"model {ref!r} has {len(err.problems)} problem(s): "
-                + "; ".join(str(e) for e in err.problems[:5]),
-                part="model",
-                line=mloc.line,
-            )
     months = _num(problems, root.get("months"), "months", int, low=1)
     dt = _num(problems, root.get("dt"), "dt", float, low=1e-6)  # none: the model's own step
     if dt is not None and dt <= 0:
-        problems.add("must be positive", part="dt", line=root.get("dt").line)
+        problems.add("must be positive", part="dt", line=_line(root.get("dt")))
     method = data.get("method", "euler")
     if method not in ("euler", "rk4"):
-        problems.add(f"is {method!r}", part="method", line=root.get("method").line, allowed="euler or rk4")
+        problems.add(f"is {method!r}", part="method", line=_line(root.get("method")), allowed="euler or rk4")
     members = _num(problems, root.get("members"), "members", int, low=1, default=1)
     seed = _num(problems, root.get("seed"), "seed", int, low=0, default=0)
     sampler = data.get("sampler", "lhs")
     if sampler not in SAMPLERS:
         problems.add(
-            f"is {sampler!r}", part="sampler", line=root.get("sampler").line, allowed=", ".join(SAMPLERS)
+            f"is {sampler!r}", part="sampler", line=_line(root.get("sampler")), allowed=", ".join(SAMPLERS)
         )
     quantiles = tuple(DEFAULT_QUANTILES)
     qloc = root.get("quantiles")
@@ -152,73 +136,127 @@ def load_scenario(path: str | Path) -> Scenario:
             )
         else:
             quantiles = tuple(sorted({float(x) for x in q} | {0.5}))
-    # ---- curves
-    if model is not None:
-        assign = data.get("curves")
-        define = data.get("define_curves")
-        cloc, dloc = root.get("curves"), root.get("define_curves")
-        if assign is not None and isinstance(assign, str):
-            assign = {"all": assign}
-        if assign is not None and not isinstance(assign, dict):
-            problems.add("must map groups (or all) to curve names", part="curves", line=cloc.line)
-            assign = None
-        if define is not None and not isinstance(define, dict):
-            problems.add(
-                "must map curve names to generator definitions", part="define_curves", line=dloc.line
-            )
-            define = None
-        if (assign or define) and getattr(model, "tables", None) is None:
-            problems.add("the model has no scenario curves", part="curves", line=(cloc or dloc).line)
-        elif assign or define:
-            from simulator.surge._curves import CurveError, generate
+    return {
+        "months": months,
+        "dt": dt,
+        "method": method,
+        "members": members,
+        "seed": seed,
+        "sampler": sampler,
+        "quantiles": quantiles,
+    }
 
-            for name, d in (define or {}).items():
-                try:
-                    generate(d, months or model.spec.horizon)
-                except CurveError as err:
-                    problems.add(str(err), part=f"define_curves.{name}", line=dloc.children[name].line)
-            if not problems.errors:
-                try:
-                    model = model.with_curves(
-                        {str(k): str(v) for k, v in (assign or {}).items()}, define or {}, months
-                    )
-                except KeyError as err:
-                    problems.add(str(err.args[0]), part="curves", line=cloc.line if cloc else None)
-    # ---- services
-    services = data.get("services") or []
+
+def _with_curves(model: Model, root: Located, months: int | None, problems: Problems) -> Model:
+    """The model with the scenario's curve assignments and generated curves (surge models)."""
+    data = root.value
+    assign = data.get("curves")
+    define = data.get("define_curves")
+    cloc, dloc = root.get("curves"), root.get("define_curves")
+    if assign is not None and isinstance(assign, str):
+        assign = {"all": assign}
+    if assign is not None and not isinstance(assign, dict):
+        problems.add("must map groups (or all) to curve names", part="curves", line=_line(cloc))
+        assign = None
+    if define is not None and not isinstance(define, dict):
+        problems.add("must map curve names to generator definitions", part="define_curves", line=_line(dloc))
+        define = None
+    if not (assign or define):
+        return model
+    if not isinstance(model, SurgeModel):
+        problems.add("the model has no scenario curves", part="curves", line=_line(cloc or dloc))
+        return model
+    for name, d in (define or {}).items():
+        try:
+            generate(d, months or model.spec.horizon)
+        except CurveError as err:
+            assert dloc is not None  # define_curves is given
+            problems.add(str(err), part=f"define_curves.{name}", line=dloc.children[name].line)
+    if not problems.errors:
+        try:
+            return model.with_curves(
+                {str(k): str(v) for k, v in (assign or {}).items()}, define or {}, months
+            )
+        except KeyError as err:
+            problems.add(str(err.args[0]), part="curves", line=cloc.line if cloc else None)
+    return model
+
+
+def _services(root: Located, model: Model | None, problems: Problems) -> list:
+    """Services the scenario shows by default (each must be in the model)."""
+    services = root.value.get("services") or []
     sloc = root.get("services")
     if not isinstance(services, list):
-        problems.add("must be a list of service names", part="services", line=sloc.line)
-        services = []
-    elif model is not None and "service" in model.spec.dims:
+        problems.add("must be a list of service names", part="services", line=_line(sloc))
+        return []
+    if model is not None and "service" in model.spec.dims:
         known = set(model.spec.dims["service"])
         for s in services:
             if s not in known:
-                problems.add(f"service {s!r} is not in the model", part="services", line=sloc.line)
-    # ---- uncertainty
-    groups = _groups(root.get("uncertainty"), problems)
+                problems.add(f"service {s!r} is not in the model", part="services", line=_line(sloc))
+    return services
+
+
+def _check_design(root: Located, model: Model, groups: list[UncertaintyGroup], problems: Problems) -> None:
+    """Each uncertainty group must name a parameter and elements of the model."""
+    try:
+        Design(model.spec, groups)
+    except ValueError as err:
+        for msg in str(err).split("; "):
+            name = msg.split(":")[0]
+            idx = next((i for i, g in enumerate(groups) if g.name == name), None)
+            uloc = root.get("uncertainty")
+            line = uloc.items()[idx].line if (idx is not None and uloc is not None) else None
+            problems.add(msg, part=f"uncertainty[{idx}]" if idx is not None else "uncertainty", line=line)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file.
+
+    Parameters
+    ----------
+    path
+        The scenario ``.yaml`` file.
+
+    Returns
+    -------
+    Scenario
+        Model (with the scenario's curves), horizon (months), step (months), method,
+        ensemble size, seed, sampler, quantiles, services and uncertainty groups.
+
+    Raises
+    ------
+    InputError
+        Listing every problem (field, line, what is allowed).
+    """
+    p = Path(path)
+    problems = Problems(file=p.name, part_kind="field")
+    root = _read_root(p, problems)
+    data = root.value
+    model = _scenario_model(root, p, problems)
+    run = _run_settings(root, problems)
+    months, dt = run["months"], run["dt"]
+    if model is not None:
+        model = _with_curves(model, root, months, problems)
+    services = _services(root, model, problems)
+    groups, posterior = _uncertainty(root, p, problems)
+    if posterior is not None:
+        run["sampler"] = f"posterior:{posterior.path}"
     if model is not None and groups and not problems.errors:
-        try:
-            Design(model.spec, groups)
-        except ValueError as err:
-            for msg in str(err).split("; "):
-                name = msg.split(":")[0]
-                idx = next((i for i, g in enumerate(groups) if g.name == name), None)
-                line = root.get("uncertainty").items()[idx].line if idx is not None else None
-                problems.add(msg, part=f"uncertainty[{idx}]" if idx is not None else "uncertainty", line=line)
+        _check_design(root, model, groups, problems)
     problems.raise_if_errors()
     assert model is not None
     return Scenario(
         name=str(data.get("name") or p.stem),
         model=model,
         months=months or model.spec.horizon,
-        dt=float(dt) if dt is not None else float((model.spec.meta.get("clock") or {}).get("dt", 1.0)),
-        method=method,
-        members=members,
-        seed=seed,
-        sampler=sampler,
+        dt=float(dt) if dt is not None else _model_dt(model),
+        method=run["method"],
+        members=run["members"],
+        seed=run["seed"],
+        sampler=run["sampler"],
         groups=groups,
-        quantiles=quantiles,
+        quantiles=run["quantiles"],
         services=list(services),
         description=str(data.get("description", "")),
         path=p,
@@ -226,15 +264,38 @@ def load_scenario(path: str | Path) -> Scenario:
     )
 
 
-def _groups(loc: Located | None, problems: Problems) -> list[UncertaintyGroup]:
+def _uncertainty(
+    root: Located, p: Path, problems: Problems
+) -> tuple[list[UncertaintyGroup], Posterior | None]:
+    """``uncertainty:`` as a list of groups, or ``{posterior: FILE}`` (a calibration's joint draws)."""
+    loc = root.get("uncertainty")
+    if loc is None or not isinstance(loc.value, Mapping):
+        return uncertainty_groups(loc, problems), None
+    bad = [k for k in loc.value if k != "posterior"]
+    if bad or not isinstance(loc.value.get("posterior"), str):
+        problems.add("must be a list of groups or {posterior: FILE}", part="uncertainty", line=loc.line,
+                     allowed="a list of uncertainty groups, or posterior: a calibration's .nc file")  # fmt: skip
+        return [], None
+    try:
+        post = Posterior.read((p.parent / loc.value["posterior"]).resolve())
+    except ValueError as err:
+        problems.add(str(err), part="uncertainty.posterior", line=loc.line)
+        return [], None
+    return post.groups, post
+
+
+def uncertainty_groups(
+    loc: Located | None, problems: Problems, field: str = "uncertainty"
+) -> list[UncertaintyGroup]:
+    """Uncertainty groups of a scenario's ``uncertainty:`` (or a calibration's ``parameters:``)."""
     if loc is None:
         return []
     if not isinstance(loc.value, list):
-        problems.add("must be a list of uncertain parameter groups", part="uncertainty", line=loc.line)
+        problems.add("must be a list of uncertain parameter groups", part=field, line=loc.line)
         return []
     out = []
     for i, item in enumerate(loc.items()):
-        where = f"uncertainty[{i}]"
+        where = f"{field}[{i}]"
         d = item.value
         if not isinstance(d, dict):
             problems.add("must be a mapping", part=where, line=item.line)

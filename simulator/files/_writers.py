@@ -1,21 +1,21 @@
 """Writing results to files, atomically: a partial output file is never left behind.
 
 Every writer renders into a temporary file in the destination folder and
-renames it over the destination only when writing has succeeded.
+renames it over the destination only when writing has succeeded
+(:func:`~simulator.core._atomic.atomic_path`, re-exported here).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import xarray as xr
 
-from simulator.core._results import su_table, tidy
+from simulator.core._atomic import atomic_path
+from simulator.core._results import tidy
+from simulator.surge._results_table import su_table
 
 __all__ = ["FORMATS", "atomic_path", "format_from_suffix", "write_results"]
 
@@ -24,28 +24,19 @@ _SUFFIX = {".csv": "csv", ".parquet": "parquet", ".nc": "netcdf", ".nc4": "netcd
 EXCEL_MAX_ROWS = 1_048_575
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp creates 0600; outputs follow the umask
-        os.replace(tmp_path, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp_path.unlink()
-        raise
-
-
 def format_from_suffix(path: str | Path) -> str:
-    """Output format implied by a file name (``.csv`` -> csv, ``.nc`` -> netcdf ...)."""
+    """Output format implied by a file name (``.csv`` -> csv, ``.nc`` -> netcdf ...).
+
+    Parameters
+    ----------
+    path
+        The file name.
+
+    Returns
+    -------
+    str
+        One of :data:`FORMATS`.
+    """
     fmt = _SUFFIX.get(Path(path).suffix.lower())
     if fmt is None:
         raise ValueError(f"cannot tell the format of {str(path)!r}; use one of {', '.join(FORMATS)}")
@@ -70,6 +61,22 @@ def write_results(
     Formats: ``csv`` (tidy), ``su-csv`` (the surge model's own table),
     ``parquet`` (tidy), ``netcdf`` (the dataset) or ``xlsx`` (tidy sheet plus
     any extra sheets and a metadata sheet).
+
+    Parameters
+    ----------
+    ds
+        Results of a run.
+    path
+        The file to write.
+    fmt
+        One of :data:`FORMATS` (default: from the file's suffix).
+    extra_sheets
+        Tables written as sheets before the results (``xlsx`` only).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
     """
     fmt = fmt or format_from_suffix(path)
     if fmt not in FORMATS:

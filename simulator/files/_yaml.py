@@ -25,13 +25,30 @@ class Located:
         self.value, self.line, self.children = value, line, children
 
     def get(self, key: str) -> Located | None:
-        """The located child under ``key`` of a mapping (``None`` if absent)."""
+        """The located child under ``key`` of a mapping (``None`` if absent).
+
+        Parameters
+        ----------
+        key
+            The key.
+
+        Returns
+        -------
+        Located or None
+            The child, with its line.
+        """
         if isinstance(self.children, dict):
             return self.children.get(key)
         return None
 
     def items(self) -> list[Located]:
-        """Located children of a sequence."""
+        """Located children of a sequence.
+
+        Returns
+        -------
+        list of Located
+            The items (empty if this is not a sequence).
+        """
         return list(self.children) if isinstance(self.children, list) else []
 
 
@@ -54,6 +71,16 @@ def _locate(node: yaml.Node, loader: yaml.SafeLoader) -> Located:
 
 def load_with_lines(text: str) -> Located:
     """Parse YAML safely, keeping the line of every value.
+
+    Parameters
+    ----------
+    text
+        YAML text.
+
+    Returns
+    -------
+    Located
+        The document's value, its line and its located children.
 
     Raises
     ------
@@ -92,12 +119,38 @@ _Dumper.add_representer(str, _str_repr)
 
 
 def flow(seq: list) -> _Flow:
-    """Mark a list to be written on one line."""
+    """Mark a list to be written on one line.
+
+    Parameters
+    ----------
+    seq
+        The list.
+
+    Returns
+    -------
+    list
+        The same items, written in flow style (``[a, b, c]``).
+    """
     return _Flow(seq)
 
 
 def dump_model_yaml(data: dict, path: str | Path | None = None, header: str = "") -> str:
-    """Write a model mapping as YAML (rows of tables on one line each); return the text."""
+    """Write a model mapping as YAML (rows of tables on one line each); return the text.
+
+    Parameters
+    ----------
+    data
+        The model mapping.
+    path
+        File to write (``None``: only return the text).
+    header
+        Comment lines put at the top.
+
+    Returns
+    -------
+    str
+        The YAML text.
+    """
     text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
     if header:
         text = "".join(f"# {h}\n" if h else "#\n" for h in header.splitlines()) + text

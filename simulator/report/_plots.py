@@ -1,29 +1,51 @@
-"""Plots of surge results (matplotlib, no screen needed)."""
+"""Figures of one run: referrals and caseload per service, waiting lists, scenario curves.
+
+Figures of ensembles and analyses are in :mod:`~simulator.report._ensemble_plots`;
+every function returns a :class:`matplotlib.figure.Figure` drawn without a screen
+(:func:`~simulator.report._figures.save_figure`, re-exported here, saves it).
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = [
-    "plot_compare",
-    "plot_curves",
-    "plot_fan",
-    "plot_heatmap",
-    "plot_ranking",
-    "plot_services",
-    "plot_waiting",
-    "save_figure",
-]
+from simulator.report._figures import by_service, grid, pyplot, save_figure
+
+__all__ = ["plot_curves", "plot_services", "plot_waiting", "save_figure"]
 
 
-def _by_service(da: xr.DataArray) -> xr.DataArray:
-    extra = [d for d in da.dims if d not in ("member", "time", "service")]
-    return da.sum(extra) if extra else da
+def _service_panel(ax, one: xr.Dataset, ref: xr.DataArray, case: xr.DataArray, svc: str, x, colours) -> None:
+    """One service's panel: referrals stacked (per month) and the surge caseload (people, right axis)."""
+    under = one["underlying"].sel(service=svc).fillna(0).to_numpy() if "underlying" in one else 0 * x
+    supp = one["suppressed"].sel(service=svc).fillna(0).to_numpy() if "suppressed" in one else 0 * x
+    surge = ref.sel(service=svc).to_numpy()
+    ax.stackplot(
+        x,
+        under,
+        supp,
+        surge,
+        colors=[colours["underlying"], colours["suppressed"], colours["surge"]],
+        labels=["underlying referrals", "suppressed referrals returning", "surge referrals"],
+        linewidth=0,
+    )
+    ax.set_title(svc, fontsize=9)
+    ax.set_ylabel("referrals / month", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax2 = ax.twinx()
+    ax2.plot(
+        x,
+        case.sel(service=svc).to_numpy(),
+        color=colours["caseload"],
+        lw=1.6,
+        label="surge caseload",
+    )
+    ax2.set_ylabel("caseload (people)", fontsize=8, color=colours["caseload"])
+    ax2.tick_params(labelsize=7, colors=colours["caseload"])
+    ax2.set_ylim(bottom=0)
 
 
 def plot_services(
@@ -40,18 +62,29 @@ def plot_services(
     caseload as a line on the right-hand axis.  By default the ``top``
     services by surge referrals.
 
+    Parameters
+    ----------
+    ds
+        Results of a surge model run.
+    services
+        Services to draw (default: the ``top`` by surge referrals).
+    top
+        Number of services drawn by default (``None``: all).
+    member
+        The ensemble member drawn.
+    title
+        Figure title.
+
     Returns
     -------
     matplotlib.figure.Figure
+        Referrals per month (stacked) and surge caseload (people) per service.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     one = ds.isel(member=member)
-    ref = _by_service(one["new_referral"])
-    case = _by_service(one["treatment"])
+    ref = by_service(one["new_referral"])
+    case = by_service(one["treatment"])
     if services is None:
         order = ref.sum("time").to_series().sort_values(ascending=False).index.tolist()
         services = order[:top] if top else order
@@ -70,32 +103,7 @@ def plot_services(
         "caseload": "#1f3b63",
     }
     for ax, svc in zip(axes.flat, services):
-        under = one["underlying"].sel(service=svc).fillna(0).to_numpy() if "underlying" in one else 0 * x
-        supp = one["suppressed"].sel(service=svc).fillna(0).to_numpy() if "suppressed" in one else 0 * x
-        surge = ref.sel(service=svc).to_numpy()
-        ax.stackplot(
-            x,
-            under,
-            supp,
-            surge,
-            colors=[colours["underlying"], colours["suppressed"], colours["surge"]],
-            labels=["underlying referrals", "suppressed referrals returning", "surge referrals"],
-            linewidth=0,
-        )
-        ax.set_title(svc, fontsize=9)
-        ax.set_ylabel("referrals / month", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax2 = ax.twinx()
-        ax2.plot(
-            x,
-            case.sel(service=svc).to_numpy(),
-            color=colours["caseload"],
-            lw=1.6,
-            label="surge caseload",
-        )
-        ax2.set_ylabel("caseload (people)", fontsize=8, color=colours["caseload"])
-        ax2.tick_params(labelsize=7, colors=colours["caseload"])
-        ax2.set_ylim(bottom=0)
+        _service_panel(ax, one, ref, case, svc, x, colours)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
@@ -127,9 +135,23 @@ def plot_waiting(
     against the capacity (dashed) and escalations to crisis services.  By
     default the ``top`` services by peak waiting list.
 
+    Parameters
+    ----------
+    ds
+        Results of a capacity model run.
+    services
+        Services to draw (default: the ``top`` by peak waiting list).
+    top
+        How many services to draw when ``services`` is not given (``None``: every one).
+    member
+        Which ensemble member to draw.
+    title
+        Figure title (default: the model name).
+
     Returns
     -------
     matplotlib.figure.Figure
+        People waiting, and starts, capacity and escalations per month, per service.
     """
     from simulator.surge._waiting import service_load
 
@@ -140,7 +162,7 @@ def plot_waiting(
     missing = [s for s in services if s not in load["service"].to_numpy()]
     if missing:
         raise KeyError(f"services without a waiting list: {missing}")
-    fig, axes = _grid(len(services))
+    fig, axes = grid(len(services))
     x = pd.to_datetime(load["date"].to_numpy()) if "date" in load.coords else load["time"].to_numpy()
     for ax, svc in zip(axes, services):
         one = load.sel(service=svc)
@@ -179,178 +201,22 @@ def plot_waiting(
     return fig
 
 
-def save_figure(fig, path) -> None:
-    """Save a figure atomically (PNG, SVG or PDF by the file's suffix)."""
-    from pathlib import Path
-
-    from simulator.files._writers import atomic_path
-
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=130, format=path.suffix.lstrip(".") or "png")
-
-
-def _grid(n: int, width: float = 5.2, height: float = 3.3):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    ncol = min(3, n)
-    nrow = math.ceil(n / ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(width * ncol, height * nrow), squeeze=False, sharex=True)
-    for ax in list(axes.flat)[n:]:
-        ax.set_visible(False)
-    return fig, list(axes.flat)[:n]
-
-
-def plot_fan(
-    result, services: Sequence[str] | None = None, output: str = "referrals", top: int = 6, title: str = ""
-):
-    """Fan chart per service: median and quantile bands of an ensemble output over time.
-
-    For referrals, the bands sit on top of the service's underlying (and
-    returning suppressed) referrals, drawn beneath in grey, so the surge is
-    seen against the load the service already has.
-    """
-    s = result.summary
-    da = s[output]
-    qs = result.quantile_names()
-    if "service" not in da.dims:  # a model's own variable: one panel per element
-        from simulator.analysis._ensembles import elements
-
-        panels = elements(da)[: top or None]
-        services = [label or output for label, _ in panels]
-        selectors = {(label or output): sel for label, sel in panels}
-    else:
-        selectors = None
-    if services is None:
-        order = s[f"{output}_total"].sel(stat="p50").to_series().sort_values(ascending=False).index
-        services = list(order[:top])
-    fig, axes = _grid(len(services))
-    x = pd.to_datetime(s["date"].to_numpy()) if "date" in s.coords else s["time"].to_numpy()
-    base_on = output == "referrals" and "underlying" in s
-    for ax, svc in zip(axes, services):
-        base = np.zeros(len(x))
-        if base_on:
-            under = s["underlying"].sel(service=svc).fillna(0).to_numpy()
-            supp = s["suppressed"].sel(service=svc).fillna(0).to_numpy()
-            ax.stackplot(
-                x, under, supp, colors=["#c8d3e0", "#8fa8c8"], labels=["underlying", "suppressed returning"]
-            )
-            base = under + supp
-        d = da.sel(service=svc) if selectors is None else s[output].sel(selectors[svc])
-        what = "surge " if base_on else ""
-        if base_on:
-            ax.fill_between(
-                x, base, base + d.sel(stat="p50").to_numpy(), color="#f6d3bd", lw=0, label="surge (median)"
-            )
-        pairs = [(qs[i], qs[-1 - i]) for i in range(len(qs) // 2)]
-        for k, (lo, hi) in enumerate(pairs):
-            ax.fill_between(
-                x,
-                base + d.sel(stat=lo).to_numpy(),
-                base + d.sel(stat=hi).to_numpy(),
-                color="#e07b39",
-                alpha=0.25 + 0.25 * k,
-                lw=0,
-                label=f"{what}{lo}-{hi}",
-            )
-        ax.plot(x, base + d.sel(stat="p50").to_numpy(), color="#8a3b0f", lw=1.5, label=f"{what}median")
-        ax.set_title(svc, fontsize=9)
-        unit = s[output].attrs.get("unit") or (
-            ("people" if output == "caseload" else f"{output} / month") if selectors is None else output
-        )
-        ax.set_ylabel(unit, fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.set_ylim(bottom=0)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=8, frameon=False)
-    fig.suptitle(title or f"{result.attrs.get('name') or result.attrs.get('model')}: {output}", fontsize=11)
-    fig.autofmt_xdate()
-    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
-    return fig
-
-
-def plot_ranking(sens, output: str | None = None, service: str | None = None, top: int = 15):
-    """Ranked bars of the main sensitivity index with confidence intervals.
-
-    Default: referrals of the first service analysed, or the final value of the
-    first variable of a model that is not a surge model.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    if sens.meta.get("variables"):
-        output = output or f"{sens.meta['variables'][0]}_final"
-        service = ""
-    else:
-        output = output or "referrals_total"
-        service = service or sens.meta["services"][0]
-    r = sens.ranking(output, service).head(top)
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(r) + 1.5))
-    y = np.arange(len(r))[::-1]
-    ax.barh(y, r["value"], xerr=r["conf"].fillna(0), color="#1f3b63", alpha=0.85, ecolor="#888")
-    ax.set_yticks(y, r["factor"], fontsize=8)
-    key = r["index"].iloc[0] if len(r) else ""
-    ax.set_xlabel(f"{sens.method} {key} (95% interval)")
-    ax.set_title(f"{service}: {output}" if service else output, fontsize=10)
-    if sens.method == "sobol":
-        s1 = sens.indices
-        s1 = s1[
-            (s1["output"] == output) & (s1["service"] == service) & s1["month"].isna() & (s1["index"] == "S1")
-        ]
-        s1 = s1.set_index("factor").reindex(r["factor"])
-        ax.scatter(s1["value"], y, color="#e07b39", zorder=3, s=14, label="S1 (first order)")
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def plot_heatmap(sens, service: str | None = None, index: str = "ST", top: int = 12):
-    """Sobol index of each factor month by month.
-
-    Monthly referrals of one service, or a non-surge model's first variable at
-    every reported time.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    what = "referrals"
-    if sens.meta.get("variables"):
-        what, service = sens.meta["variables"][0], ""
-    service = service if service is not None else sens.meta["services"][0]
-    d = sens.indices
-    d = d[(d["output"] == what) & (d["service"] == service) & (d["index"] == index) & d["month"].notna()]
-    if d.empty:
-        raise ValueError("no month-by-month indices: run Sobol with monthly analysis")
-    table = d.pivot(index="factor", columns="month", values="value")
-    order = table.max(axis=1).sort_values(ascending=False).index[:top]
-    table = table.loc[order]
-    fig, ax = plt.subplots(figsize=(10, 0.4 * len(table) + 1.8))
-    im = ax.imshow(
-        table.to_numpy(), aspect="auto", cmap="viridis", vmin=0, vmax=max(1e-9, float(np.nanmax(table)))
-    )
-    ax.set_yticks(range(len(table)), table.index, fontsize=8)
-    ax.set_xticks(range(0, table.shape[1], 3), [f"{int(m)}" for m in table.columns[::3]], fontsize=8)
-    ax.set_xlabel("month" if what == "referrals" else "time")
-    title = f"{service}: monthly referrals" if what == "referrals" else what
-    ax.set_title(f"{title}, Sobol {index} by {'month' if what == 'referrals' else 'time'}", fontsize=10)
-    fig.colorbar(im, ax=ax, fraction=0.03)
-    fig.tight_layout()
-    return fig
-
-
 def plot_curves(curves: pd.DataFrame, title: str = "Scenario curves"):
-    """Each curve's share of a group's at-risk people arriving per month."""
-    import matplotlib
+    """Each curve's share of a group's at-risk people arriving per month.
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    Parameters
+    ----------
+    curves
+        One column per curve, one row per month (shares, 0..1).
+    title
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
     for name in curves.columns:
@@ -360,114 +226,5 @@ def plot_curves(curves: pd.DataFrame, title: str = "Scenario curves"):
     ax.set_title(title)
     ax.legend(fontsize=8, ncol=2)
     ax.set_ylim(bottom=0)
-    fig.tight_layout()
-    return fig
-
-
-def plot_compare(cmp, services: Sequence[str] | None = None, output: str | None = None, top: int = 6):
-    """Median and outer band of an output over time, one colour per scenario.
-
-    Default output: referrals per service, or the first variable of a model
-    that is not a surge model (one panel per element).
-    """
-    from simulator.analysis._ensembles import elements
-
-    base = cmp.results[0].summary
-    qs = cmp.results[0].quantile_names()
-    if output is None:
-        output = (
-            "referrals"
-            if "service" in base.dims
-            else next(k for k, v in base.data_vars.items() if "time" in v.dims)
-        )
-    if "service" in base[output].dims:
-        if services is None:
-            order = base[f"{output}_total"].sel(stat="p50").to_series().sort_values(ascending=False).index
-            services = list(order[:top])
-        selectors = {svc: {"service": svc} for svc in services}
-    else:
-        selectors = {(label or output): sel for label, sel in elements(base[output])[:top]}
-        services = list(selectors)
-    fig, axes = _grid(len(services))
-    x = pd.to_datetime(base["date"].to_numpy()) if "date" in base.coords else base["time"].to_numpy()
-    colours = ["#1f3b63", "#e07b39", "#3a9a5b", "#9b4dca", "#c0392b", "#7f8c8d"]
-    for ax, svc in zip(axes, services):
-        for k, (name, r) in enumerate(zip(cmp.names, cmp.results)):
-            d = r.summary[output].sel(selectors[svc])
-            c = colours[k % len(colours)]
-            ax.fill_between(x, d.sel(stat=qs[0]), d.sel(stat=qs[-1]), color=c, alpha=0.15, lw=0)
-            ax.plot(x, d.sel(stat="p50"), color=c, lw=1.5, label=name)
-        ax.set_title(svc, fontsize=9)
-        ax.tick_params(labelsize=7)
-        ax.set_ylim(bottom=0)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False)
-    fig.suptitle(f"{output}: median and {qs[0]}-{qs[-1]} band per scenario", fontsize=11)
-    fig.autofmt_xdate()
-    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
-    return fig
-
-
-def plot_frontier(appraisal, outcome: str = "referrals"):
-    """Outcome against cost per package with 90% intervals; the efficient frontier marked.
-
-    A package is on the frontier when no cheaper package (by median cost)
-    achieves at least as much (by median outcome).
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    t = appraisal.table()
-    label = appraisal.outcomes[outcome]
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    x, y = t["cost median"].to_numpy(), t[f"{label} median"].to_numpy()
-    xerr = [x - t["cost low"].to_numpy(), t["cost high"].to_numpy() - x]
-    yerr = [y - t[f"{label} low"].to_numpy(), t[f"{label} high"].to_numpy() - y]
-    ax.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="o", color="#1f3b63", ecolor="#9aa9bd", capsize=3)
-    for xi, yi, name in zip(x, y, t["package"]):
-        ax.annotate(name, (xi, yi), textcoords="offset points", xytext=(6, 6), fontsize=8)
-    order = np.argsort(x)
-    frontier, best = [], 0.0  # the baseline (no cost, nothing averted) starts the frontier
-    for i in order:
-        if y[i] > best:
-            frontier.append(i)
-            best = y[i]
-    fx, fy = np.r_[0.0, x[frontier]], np.r_[0.0, y[frontier]]
-    ax.plot(fx, fy, "--", color="#e07b39", lw=1.5, label="efficient frontier (medians, from the baseline)")
-    ax.scatter([0], [0], color="#888", s=18, zorder=3)
-    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"£{v / 1e6:,.0f}m"))
-    ax.axhline(0, color="#888", lw=0.8)
-    ax.set_xlabel("cost over the horizon (median and 90% interval)")
-    ax.set_ylabel(f"{label} (median and 90% interval)")
-    ax.legend(fontsize=8)
-    ax.set_title(f"{label} against cost")
-    fig.tight_layout()
-    return fig
-
-
-def plot_averted_over_time(appraisal):
-    """Referrals averted per month by each package (median and 90% band), all services."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    m = appraisal.members["referrals_monthly"]
-    base = m.sel(package="baseline")
-    fig, ax = plt.subplots(figsize=(9, 5))
-    colours = ["#1f3b63", "#e07b39", "#3a9a5b", "#9b4dca", "#c0392b", "#7f8c8d", "#16a085", "#d35400"]
-    t = m["time"].to_numpy()
-    for k, p in enumerate([p for p in appraisal.packages if p != "baseline"]):
-        d = (base - m.sel(package=p)).to_numpy()
-        lo, mid, hi = np.quantile(d, [0.05, 0.5, 0.95], axis=0)
-        c = colours[k % len(colours)]
-        ax.fill_between(t, lo, hi, color=c, alpha=0.15, lw=0)
-        ax.plot(t, mid, color=c, lw=1.6, label=p)
-    ax.axhline(0, color="#888", lw=0.8)
-    ax.set_xlabel("month")
-    ax.set_ylabel("referrals averted per month (all services)")
-    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

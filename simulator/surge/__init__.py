@@ -7,9 +7,10 @@ capacity report.
 from ._build import build_surge_spec
 from ._capacity import default_capacity
 from ._curves import GENERATORS, CurveError, generate
-from ._model import SurgeModel, surge_model
-from ._outputs import CAPACITY_OUTPUTS, SURGE_OUTPUTS
+from ._results_table import SU_TYPES, su_table
 from ._summary import format_summary, surge_summary
+from ._surge_model import SurgeModel, surge_model
+from ._surge_outputs import CAPACITY_OUTPUTS, SURGE_OUTPUTS
 from ._tables import EIGHTEEN_WEEKS, SHEETS, RawTable, SurgeTables, check_tables
 from ._waiting import capacity_summary, format_capacity_summary, has_capacity, service_load
 from ._workbook import read_workbook, write_workbook
@@ -21,6 +22,7 @@ __all__ = [
     "GENERATORS",
     "SHEETS",
     "SURGE_OUTPUTS",
+    "SU_TYPES",
     "CurveError",
     "RawTable",
     "SurgeModel",
@@ -36,6 +38,7 @@ __all__ = [
     "read_surge_yaml",
     "read_workbook",
     "service_load",
+    "su_table",
     "surge_model",
     "surge_summary",
     "write_surge_yaml",

@@ -36,7 +36,23 @@ class CurveError(ValueError):
 
 
 def normalise(v: np.ndarray) -> np.ndarray:
-    """Shares summing to 1 (raises if the curve is all zero or negative anywhere)."""
+    """Shares summing to 1 (raises if the curve is all zero or negative anywhere).
+
+    Parameters
+    ----------
+    v
+        Curve values, one per month (any scale).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``v / v.sum()`` (share per month).
+
+    Raises
+    ------
+    CurveError
+        If a value is negative or not finite, or all are zero.
+    """
     v = np.asarray(v, dtype=float)
     if np.any(v < 0) or not np.all(np.isfinite(v)):
         raise CurveError("curve values must be finite and not negative")
@@ -51,14 +67,44 @@ def _t(months: int, start: float) -> np.ndarray:
 
 
 def sudden_shock(months: int, peak_month: float = 5, decay_months: float = 4, start: float = 1) -> np.ndarray:
-    """Linear rise to ``peak_month``, then exponential decline (time constant ``decay_months``)."""
+    """Linear rise to ``peak_month``, then exponential decline (time constant ``decay_months``).
+
+    Parameters
+    ----------
+    months, start
+        Horizon, and the month the curve begins (0 before it).
+    peak_month
+        Month of the peak.
+    decay_months
+        Time constant of the decline (months).
+
+    Returns
+    -------
+    numpy.ndarray
+        Curve values per month, not normalised (the peak is 1).
+    """
     t = _t(months, start)
     rise = max(peak_month - start, 1e-9)
     return np.where(t < 0, 0.0, np.where(t <= rise, (t + 1) / (rise + 1), np.exp(-(t - rise) / decay_months)))
 
 
 def prolonged_wave(months: int, peak_month: float = 12, width: float = 6, start: float = 1) -> np.ndarray:
-    """A broad bell-shaped wave centred on ``peak_month`` (standard deviation ``width``)."""
+    """A broad bell-shaped wave centred on ``peak_month`` (standard deviation ``width``).
+
+    Parameters
+    ----------
+    peak_month
+        Month at the centre of the wave.
+    width
+        Standard deviation of the bell (months).
+    months, start
+        Horizon, and the month the curve begins (0 before it).
+
+    Returns
+    -------
+    numpy.ndarray
+        Curve values per month, not normalised (1 at the centre).
+    """
     t = np.arange(months, dtype=float)
     return np.where(t < start, 0.0, np.exp(-0.5 * ((t - peak_month) / width) ** 2))
 
@@ -66,7 +112,20 @@ def prolonged_wave(months: int, peak_month: float = 12, width: float = 6, start:
 def plateau(
     months: int, rise_months: float = 6, hold_months: float = 12, fall_months: float = 6, start: float = 1
 ) -> np.ndarray:
-    """Ramp up over ``rise_months``, hold for ``hold_months``, ramp down over ``fall_months``."""
+    """Ramp up over ``rise_months``, hold for ``hold_months``, ramp down over ``fall_months``.
+
+    Parameters
+    ----------
+    months, start
+        Horizon, and the month the curve begins (0 before it).
+    rise_months, hold_months, fall_months
+        Lengths of the ramp up, the level stretch and the ramp down (months).
+
+    Returns
+    -------
+    numpy.ndarray
+        Curve values per month, not normalised (the plateau is 1).
+    """
     t = _t(months, start)
     up = np.clip((t + 1) / max(rise_months, 1e-9), 0, 1)
     down = np.clip(1 - (t - rise_months - hold_months) / max(fall_months, 1e-9), 0, 1)
@@ -82,7 +141,28 @@ def repeating_waves(
     width: float = 2,
     start: float = 1,
 ) -> np.ndarray:
-    """``waves`` bell-shaped waves every ``period`` months, each ``decay`` times the previous one."""
+    """``waves`` bell-shaped waves every ``period`` months, each ``decay`` times the previous one.
+
+    Parameters
+    ----------
+    months, start
+        Horizon, and the month the curve begins (0 before it).
+    first_peak
+        Month of the first peak.
+    period
+        Months between peaks.
+    waves
+        Number of waves.
+    decay
+        Height of each wave relative to the one before.
+    width
+        Standard deviation of each wave (months).
+
+    Returns
+    -------
+    numpy.ndarray
+        Curve values per month, not normalised (the first peak is about 1).
+    """
     t = np.arange(months, dtype=float)
     out = np.zeros(months)
     for k in range(int(waves)):
@@ -91,7 +171,22 @@ def repeating_waves(
 
 
 def table(months: int, values: list[float], times: list[float] | None = None, start: float = 0) -> np.ndarray:
-    """A user table of values at ``times`` (default 0, 1, 2, ...), interpolated to whole months."""
+    """A user table of values at ``times`` (default 0, 1, 2, ...), interpolated to whole months.
+
+    Parameters
+    ----------
+    months, start
+        Horizon, and the month the curve begins (0 before it).
+    values
+        The table's values (any scale).
+    times
+        Months of the values, increasing; ``None``: 0, 1, 2, ...
+
+    Returns
+    -------
+    numpy.ndarray
+        Curve values per month, 0 outside the table, not normalised.
+    """
     vals = np.asarray(values, dtype=float)
     ts = np.arange(len(vals), dtype=float) if times is None else np.asarray(times, dtype=float)
     if len(ts) != len(vals) or len(vals) == 0:
@@ -112,7 +207,25 @@ GENERATORS: dict[str, Callable[..., np.ndarray]] = {
 
 
 def generate(definition: Mapping[str, object], months: int) -> np.ndarray:
-    """Monthly shares (summing to 1) for ``{generator: name, <parameters>}`` over ``months`` months."""
+    """Monthly shares (summing to 1) for ``{generator: name, <parameters>}`` over ``months`` months.
+
+    Parameters
+    ----------
+    definition
+        ``generator`` (a name of :data:`GENERATORS`) and that generator's parameters.
+    months
+        Horizon (months).
+
+    Returns
+    -------
+    numpy.ndarray
+        Share of the group's at-risk people arriving in each month, shape ``(months,)``.
+
+    Raises
+    ------
+    CurveError
+        If the generator is unknown, or a parameter unknown or not allowed.
+    """
     import inspect
 
     if not isinstance(definition, Mapping) or "generator" not in definition:

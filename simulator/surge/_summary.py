@@ -17,6 +17,8 @@ Sorted by referrals, largest first, as the surge model's own table.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -50,12 +52,22 @@ def surge_summary(ds: xr.Dataset, member: int | None = 0) -> pd.DataFrame:
         ``treatment``; ``contacts`` and ``underlying`` when present).
     member
         Which ensemble member to summarise; ``None`` averages members first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per service, largest referrals first: ``referrals`` and ``starts``
+        (people over the run), ``peak_caseload`` (people) and ``peak_month``, and
+        where the data allow ``peak_date``, ``peak_contacts`` (contacts per month)
+        and ``surge_pct_underlying`` (%).
     """
     one = ds.mean("member") if member is None else ds.isel(member=member)
     ref = _by_service(one["new_referral"])
     # capacity models split starts: at once to unlimited services, at once to capacitated
     # ones with capacity to spare, and from the waiting list
-    starts = sum(_by_service(one[v]) for v in ("new_treatment", "accepted_now", "start") if v in one)
+    starts = cast(
+        xr.DataArray, sum(_by_service(one[v]) for v in ("new_treatment", "accepted_now", "start") if v in one)
+    )
     case = _by_service(one["treatment"])
     peak_idx = case.argmax("time").to_numpy()
     times = one["time"].to_numpy()
@@ -82,7 +94,20 @@ def surge_summary(ds: xr.Dataset, member: int | None = 0) -> pd.DataFrame:
 
 
 def format_summary(df: pd.DataFrame, top: int | None = None) -> str:
-    """The table as aligned text with readable headers and thousands separators."""
+    """The table as aligned text with readable headers and thousands separators.
+
+    Parameters
+    ----------
+    df
+        A table from :func:`surge_summary`.
+    top
+        Show only the first ``top`` services (``None``: all).
+
+    Returns
+    -------
+    str
+        The table as text.
+    """
     d = df.head(top) if top else df
     cols = [c for c in SUMMARY_COLUMNS if c in d.columns]
     fmt: dict[str, object] = {}

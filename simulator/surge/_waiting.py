@@ -33,6 +33,13 @@ variable               unit                  meaning
 
 :func:`capacity_summary` condenses them into one row per service; both are
 pure functions of the results dataset.
+
+The ratios (utilisation, share over 18 weeks, mean wait) are
+:func:`simulator.core._outputs.ratio`, the definition ensembles use too; this
+table reports NaN utilisation where capacity is 0 (``empty=nan``), where an
+ensemble reports 0 (its quantiles need numbers).  Share over 18 weeks is 0 with
+nobody waiting (at most :data:`EMPTY` people) in both; mean wait is 0 here with
+nobody waiting or no exits, in an ensemble where exits are at most 1e-6 a month.
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ import json
 import numpy as np
 import pandas as pd
 import xarray as xr
+
+from simulator.core._outputs import ratio
 
 __all__ = ["CAPACITY_COLUMNS", "capacity_summary", "format_capacity_summary", "has_capacity", "service_load"]
 
@@ -81,6 +90,11 @@ def _sum(ds: xr.Dataset, names: tuple[str, ...], services: xr.DataArray) -> xr.D
     zero = xr.zeros_like(ds["waiting_all"])
     parts = [_to(ds[n], services) for n in names if n in ds]
     return sum(parts, zero)
+
+
+def _ratio(num: xr.DataArray, den: xr.DataArray, floor: float, empty: float) -> xr.DataArray:
+    """:func:`~simulator.core._outputs.ratio` of two aligned data arrays (``empty`` at or below ``floor``)."""
+    return xr.apply_ufunc(ratio, num, den, kwargs={"floor": floor, "empty": empty})
 
 
 def escalation_map(ds: xr.Dataset) -> dict[str, str]:
@@ -136,11 +150,11 @@ def service_load(ds: xr.Dataset) -> xr.Dataset:
         "starts": (starts, "starts per month"),
         "starts_from_waiting": (from_list, "starts per month"),
         "capacity": (capacity, "starts per month"),
-        "utilisation": (starts / capacity.where(capacity > 0), "share"),
+        "utilisation": (_ratio(starts, capacity, 0.0, np.nan), "share"),
         "waiting": (waiting, "people"),
         "over_18_weeks": (over, "people"),
-        "share_over_18_weeks": (xr.where(listed, over / waiting.where(listed), 0.0), "share"),
-        "mean_wait": (xr.where(listed & (exits > 0), waiting / exits.where(exits > 0), 0.0), "months"),
+        "share_over_18_weeks": (_ratio(over, waiting, EMPTY, 0.0), "share"),
+        "mean_wait": (_ratio(waiting.where(listed, 0.0), exits, 0.0, 0.0), "months"),
         "escalations_out": (esc, "people per month"),
         "escalations_in": (esc_in, "people per month"),
         "dropouts": (drop, "people per month"),

@@ -15,6 +15,19 @@ def read_workbook(path: str | Path, problems: Problems) -> dict[str, RawTable]:
 
     Unknown sheets are ignored, fully blank rows skipped; cells are read as
     values (formulas as their last computed result).
+
+    Parameters
+    ----------
+    path
+        An ``.xlsx`` file.
+    problems
+        Where a file that cannot be read is recorded.
+
+    Returns
+    -------
+    dict of RawTable
+        The surge sheets found (required and optional), by name; empty if the file
+        cannot be read.
     """
     from openpyxl import load_workbook
 
@@ -54,7 +67,15 @@ def read_workbook(path: str | Path, problems: Problems) -> dict[str, RawTable]:
 
 
 def write_workbook(tables: SurgeTables, path: str | Path) -> None:
-    """Write surge tables as a workbook the surge model (and Upstream) can read."""
+    """Write surge tables as a workbook the surge model (and Upstream) can read.
+
+    Parameters
+    ----------
+    tables
+        Validated surge tables.
+    path
+        The ``.xlsx`` file to write (replaced if it exists).
+    """
     from openpyxl import Workbook
 
     wb = Workbook()

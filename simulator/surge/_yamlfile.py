@@ -22,17 +22,33 @@ a planner can move between the two without re-deriving a number
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from simulator.core._problems import Problems
 from simulator.files._yaml import Located, dump_model_yaml, flow
 from simulator.surge._tables import OPTIONAL_SHEETS, SCHEMA, SHEETS, RawTable, SurgeTables, tables_to_raw
 
-__all__ = ["read_surge_yaml", "surge_yaml_data", "write_surge_yaml"]
+__all__ = ["SCHEMA", "read_surge_yaml", "surge_yaml_data", "write_surge_yaml"]
 
 
 def read_surge_yaml(root: Located, problems: Problems) -> tuple[dict[str, RawTable], dict[str, object]]:
-    """Raw tables and top-level metadata from a parsed surge YAML file."""
+    """Raw tables and top-level metadata from a parsed surge YAML file.
+
+    Parameters
+    ----------
+    root
+        The parsed file, with line numbers (:func:`simulator.files._yaml.load_with_lines`).
+    problems
+        Where problems of the file's layout are recorded (with their lines).
+
+    Returns
+    -------
+    tuple
+        Raw tables by name (the tables readable as columns and rows), and the
+        ``name``, ``description``, ``source``, ``licence`` and ``start`` given.
+    """
     meta: dict[str, object] = {}
     for key in ("name", "description", "source", "licence", "start"):
         loc = root.get(key)
@@ -51,59 +67,80 @@ def read_surge_yaml(root: Located, problems: Problems) -> tuple[dict[str, RawTab
         if name not in SHEETS and name not in OPTIONAL_SHEETS:
             problems.warn(f"unknown table {name!r} ignored", part=name, line=loc.line)
             continue
-        if not isinstance(loc.value, dict):
-            problems.add("must be a mapping with columns and rows", part=name, line=loc.line)
-            continue
-        cols = loc.get("columns")
-        rows = loc.get("rows")
-        src = loc.get("source")
-        if cols is None or not isinstance(cols.value, list):
-            problems.add("has no 'columns' list", part=name, line=loc.line, allowed="columns: [...]")
-            continue
-        if rows is None or not isinstance(rows.value, list):
-            problems.add("has no 'rows' list", part=name, line=loc.line, allowed="rows: - [...]")
-            continue
-        if src is None or not str(src.value or "").strip():
-            problems.add(
-                "has no 'source' note",
-                part=name,
-                line=loc.line,
-                allowed="source: where these numbers come from",
-            )
-        data, numbers, lines = [], [], []
-        for i, r in enumerate(rows.items(), start=1):
-            if isinstance(r.value, dict):
-                data.append([r.value.get(c) for c in cols.value])
-            elif isinstance(r.value, list):
-                if len(r.value) != len(cols.value):
-                    problems.add(
-                        f"has {len(r.value)} values for {len(cols.value)} columns",
-                        part=name,
-                        row=i,
-                        line=r.line,
-                        allowed="one value per column",
-                    )
-                    continue
-                data.append(list(r.value))
-            else:
-                problems.add("is not a list of values", part=name, row=i, line=r.line)
-                continue
-            numbers.append(i)
-            lines.append(r.line)
-        out[name] = RawTable(
-            name,
-            [str(c) for c in cols.value],
-            data,
-            numbers,
-            lines,
-            str(src.value) if src is not None and src.value else None,
-            cols.line,
-        )
+        table = _read_table(name, loc, problems)
+        if table is not None:
+            out[name] = table
     return out, meta
 
 
+def _read_table(name: str, loc: Located, problems: Problems) -> RawTable | None:
+    """One table (``source``, ``columns``, ``rows``); ``None`` if it has no columns or rows."""
+    if not isinstance(loc.value, dict):
+        problems.add("must be a mapping with columns and rows", part=name, line=loc.line)
+        return None
+    cols = loc.get("columns")
+    rows = loc.get("rows")
+    src = loc.get("source")
+    if cols is None or not isinstance(cols.value, list):
+        problems.add("has no 'columns' list", part=name, line=loc.line, allowed="columns: [...]")
+        return None
+    if rows is None or not isinstance(rows.value, list):
+        problems.add("has no 'rows' list", part=name, line=loc.line, allowed="rows: - [...]")
+        return None
+    if src is None or not str(src.value or "").strip():
+        problems.add(
+            "has no 'source' note",
+            part=name,
+            line=loc.line,
+            allowed="source: where these numbers come from",
+        )
+    data: list[list[object]] = []
+    numbers: list[int] = []
+    lines: list[int | None] = []
+    for i, r in enumerate(rows.items(), start=1):
+        if isinstance(r.value, dict):
+            data.append([r.value.get(c) for c in cols.value])
+        elif isinstance(r.value, list):
+            if len(r.value) != len(cols.value):
+                problems.add(
+                    f"has {len(r.value)} values for {len(cols.value)} columns",
+                    part=name,
+                    row=i,
+                    line=r.line,
+                    allowed="one value per column",
+                )
+                continue
+            data.append(list(r.value))
+        else:
+            problems.add("is not a list of values", part=name, row=i, line=r.line)
+            continue
+        numbers.append(i)
+        lines.append(r.line)
+    return RawTable(
+        name,
+        [str(c) for c in cols.value],
+        data,
+        numbers,
+        lines,
+        str(src.value) if src is not None and src.value else None,
+        cols.line,
+    )
+
+
 def surge_yaml_data(tables: SurgeTables) -> dict:
-    """The YAML mapping for surge tables."""
+    """The YAML mapping for surge tables.
+
+    Parameters
+    ----------
+    tables
+        Validated surge tables.
+
+    Returns
+    -------
+    dict
+        ``upstream``, ``kind``, ``name``, the metadata given, ``start`` (``YYYY-MM``)
+        and ``tables`` (each with ``source``, ``columns`` and ``rows``).
+    """
     raw = tables_to_raw(tables)
     meta = tables.meta
     data: dict[str, object] = {"upstream": "model", "kind": "surge", "name": tables.name}
@@ -123,9 +160,21 @@ def surge_yaml_data(tables: SurgeTables) -> dict:
     return data
 
 
-def write_surge_yaml(tables: SurgeTables, path, header: str = "") -> str:
-    """Write surge tables as a YAML model file; returns the text."""
+def write_surge_yaml(tables: SurgeTables, path: str | Path | None, header: str = "") -> str:
+    """Write surge tables as a YAML model file.
+
+    Parameters
+    ----------
+    tables
+        Validated surge tables.
+    path
+        The file to write (``None``: only return the text).
+    header
+        Comment lines to put at the top of the file.
+
+    Returns
+    -------
+    str
+        The text written.
+    """
     return dump_model_yaml(surge_yaml_data(tables), path, header)
-
-
-__all__ += ["SCHEMA"]

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -105,10 +106,27 @@ class PySDModel:
     ) -> xr.Dataset:
         """Run every member (row of a parameter's member axis) through PySD.
 
-        ``months`` is the number of reports (default up to FINAL TIME), ``dt``
-        the time step (default the model's TIME STEP); ``params`` maps PySD
-        names of constants to a scalar, an array shaped like the constant, or
-        such arrays stacked along a leading member axis.
+        Parameters
+        ----------
+        months
+            Number of reports, one every SAVEPER from INITIAL TIME (default up to
+            FINAL TIME).
+        dt
+            Time step, in the model's time unit (default the model's TIME STEP).
+        params
+            PySD names of constants -> a scalar, an array shaped like the constant,
+            or such arrays stacked along a leading member axis.
+        record
+            PySD names of the stocks and auxiliaries to record (default all of them).
+        workers
+            Worker processes when there is more than one member (default one per core).
+        progress
+            Accepted for the same call as :func:`simulator.simulate`; PySD runs show none.
+
+        Returns
+        -------
+        xarray.Dataset
+            One variable per recorded name over ``(member, time, *its dimensions)``.
         """
         names = list(record) if record is not None and not isinstance(record, str) else self.record
         bad = [n for n in names if n not in self.record]
@@ -154,7 +172,7 @@ class PySDModel:
             arrays[n] = a
 
         def one(i: int) -> dict[str, object]:
-            out = {}
+            out: dict[str, object] = {}
             for n, a in arrays.items():
                 row = a[i if a.shape[0] > 1 else 0]
                 default = getattr(self._model.components, n)()
@@ -186,7 +204,7 @@ class PySDModel:
         return ds
 
 
-_MODEL = None
+_MODEL: Any = None  # the PySD model of this worker process
 
 
 def _init(py_file: str, model=None) -> None:
@@ -207,17 +225,18 @@ def _run_member(job) -> dict[str, object]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         df = _MODEL.run(params=params, return_columns=names, flatten_output=False, **run)
-    out: dict[str, object] = {"__time__": df.index.to_numpy(dtype=float), "__dims__": {}}
+    dims: dict[str, tuple[list, list]] = {}
+    out: dict[str, object] = {"__time__": df.index.to_numpy(dtype=float), "__dims__": dims}
     for n in names:
         col = df[n].to_list()
         first = col[0]
         if isinstance(first, xr.DataArray):
-            out["__dims__"][n] = (
+            dims[n] = (
                 list(first.dims),
                 [list(map(str, first.coords[d].values)) for d in first.dims],
             )
             out[n] = np.stack([np.asarray(x.values, dtype=float) for x in col])
         else:
-            out["__dims__"][n] = ([], [])
+            dims[n] = ([], [])
             out[n] = np.asarray(col, dtype=float)
     return out

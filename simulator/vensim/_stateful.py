@@ -33,12 +33,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simulator.core._formulas import Binary, Call, Expr, IfElse, Num, Ref, refs
-from simulator.vensim._translate import Translator, Unsupported
+from simulator.vensim._context import EquationTranslator, ImportContext, Unsupported
 
 if TYPE_CHECKING:  # pragma: no cover
     from pysd.translators.structures import abstract_expressions as ae
-
-    from simulator.vensim._importer import Importer
 
 __all__ = ["Stateful"]
 
@@ -46,10 +44,10 @@ __all__ = ["Stateful"]
 class Stateful:
     """Builds the hidden stocks of stateful functions for an importer."""
 
-    def __init__(self, importer: Importer):
+    def __init__(self, importer: ImportContext):
         self.imp = importer
 
-    def _args(self, tr: Translator, node: object, names: tuple[str, ...]) -> list[Expr]:
+    def _args(self, tr: EquationTranslator, node: object, names: tuple[str, ...]) -> list[Expr]:
         out = []
         for n in names:
             e, bang = tr.tr(getattr(node, n))
@@ -58,10 +56,10 @@ class Stateful:
             out.append(e)
         return out
 
-    def _initial(self, tr: Translator, node: object, name: str) -> Expr:
-        return Translator(self.imp, tr.var, tr.piece, "initial").top(getattr(node, name))
+    def _initial(self, tr: EquationTranslator, node: object, name: str) -> Expr:
+        return tr.at_start().top(getattr(node, name))
 
-    def smooth(self, tr: Translator, node: ae.SmoothStructure) -> Expr:
+    def smooth(self, tr: EquationTranslator, node: ae.SmoothStructure) -> Expr:
         """SMOOTH, SMOOTHI, SMOOTH3, SMOOTH3I, SMOOTH N."""
         order = self._order(tr, node.order, "SMOOTH N")
         init = self._initial(tr, node, "initial")
@@ -75,7 +73,7 @@ class Stateful:
             self.imp.add_hidden_stock(name, tr.var, tr.piece, init, rate)
         return Ref(names[-1])
 
-    def delay(self, tr: Translator, node: ae.DelayStructure) -> Expr:
+    def delay(self, tr: EquationTranslator, node: ae.DelayStructure) -> Expr:
         """DELAY1, DELAY1I, DELAY3, DELAY3I, DELAY N."""
         order = self._order(tr, node.order, "DELAY N")
         init = self._initial(tr, node, "initial")
@@ -99,7 +97,7 @@ class Stateful:
             self.imp.add_hidden_stock(name, tr.var, tr.piece, init * time0, rate)
         return Ref(names[-1]) / time
 
-    def delay_fixed(self, tr: Translator, node: ae.DelayFixedStructure) -> Expr:
+    def delay_fixed(self, tr: EquationTranslator, node: ae.DelayFixedStructure) -> Expr:
         """DELAY FIXED (and XMILE's DELAY): a pipeline of one-step stages."""
         init = self._initial(tr, node, "initial")
         if tr.mode == "initial":
@@ -120,27 +118,27 @@ class Stateful:
         self.imp.structural.update(r for r in refs(time) if r in self.imp.vars)
         return Ref(names[-1])
 
-    def _order(self, tr: Translator, value: object, what: str) -> int:
+    def _order(self, tr: EquationTranslator, value: object, what: str) -> int:
         """The (constant) order of a smooth or delay: a number, or fixed at INITIAL TIME."""
         if isinstance(value, int | float):
             order = int(value)
         else:
-            e = Translator(self.imp, tr.var, tr.piece, "initial").top(value)
+            e = tr.at_start().top(value)
             order = int(self.imp.constant_value(e, what))
         if order < 1:
             raise Unsupported(f"{what} of order {order}")
         return order
 
-    def trend(self, tr: Translator, node: ae.TrendStructure) -> Expr:
+    def trend(self, tr: EquationTranslator, node: ae.TrendStructure) -> Expr:
         """TREND(input, average time, initial trend)."""
         return self._average(tr, node, "trend", node.initial_trend, None)
 
-    def forecast(self, tr: Translator, node: ae.ForecastStructure) -> Expr:
+    def forecast(self, tr: EquationTranslator, node: ae.ForecastStructure) -> Expr:
         """FORECAST(input, average time, horizon, initial trend)."""
         return self._average(tr, node, "forecast", node.initial_trend, node.horizon)
 
-    def _average(self, tr: Translator, node, kind: str, trend0, horizon) -> Expr:
-        it = Translator(self.imp, tr.var, tr.piece, "initial")
+    def _average(self, tr: EquationTranslator, node, kind: str, trend0, horizon) -> Expr:
+        it = tr.at_start()
         inp0, time0, g0 = it.top(node.input), it.top(node.average_time), it.top(trend0)
         start = inp0 / (Num(1.0) + g0 * time0) if kind == "trend" else inp0 / (Num(1.0) + g0)
         inp, time = self._args(tr, node, ("input", "average_time"))
@@ -156,7 +154,7 @@ class Stateful:
         (h,) = self._args(tr, node, ("horizon",)) if tr.mode != "initial" else (it.top(horizon),)
         return inp * (Num(1.0) + change * h)
 
-    def sample_if_true(self, tr: Translator, node: ae.SampleIfTrueStructure) -> Expr:
+    def sample_if_true(self, tr: EquationTranslator, node: ae.SampleIfTrueStructure) -> Expr:
         """SAMPLE IF TRUE(condition, input, initial)."""
         init = self._initial(tr, node, "initial")
         cond, inp = self._args(tr, node, ("condition", "input"))

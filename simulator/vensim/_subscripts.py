@@ -15,11 +15,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import product
+from typing import Any
 
 from simulator.core._formulas import Expr, Take
 from simulator.vensim._names import Namespace, normal, unquote
 
 __all__ = ["Piece", "SubscriptError", "Subscripts"]
+
+
+#: how a reference moves one dimension: (source, its labels, target, labels it takes there or None)
+_Rename = tuple[str, tuple[str, ...], str, tuple[str, ...] | None]
 
 
 class SubscriptError(ValueError):
@@ -32,7 +37,7 @@ class Piece:
 
     lhs: tuple[str, ...]  # normal keys of ranges or elements, one per position
     coords: tuple[tuple[str, ...], ...]  # element labels defined by this equation
-    ast: object = None
+    ast: Any = None  # PySD's abstract syntax tree (or numbers) of the right-hand side
     kind: str = ""
 
 
@@ -48,7 +53,7 @@ class Subscripts:
     extra_dims: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
-    def from_abstract(cls, ranges: Sequence[object]) -> Subscripts:
+    def from_abstract(cls, ranges: Sequence[Any]) -> Subscripts:
         """Read PySD's ``AbstractSubscriptRange`` list (definitions, copies, subranges in ranges)."""
         out = cls()
         raw: dict[str, list[str] | str] = {}
@@ -211,46 +216,18 @@ class Subscripts:
         """
         if len(subs) != len(var_dims):
             raise SubscriptError(f"{owner}: {len(subs)} subscripts for a variable with {len(var_dims)}")
-        lhs_dim_names = [self.dim[d] for d in lhs_dims]
         bang: set[str] = set()
-        renames: list[tuple[str, tuple[str, ...], str, tuple[str, ...] | None]] = []
+        renames: list[_Rename] = []
         for j, s in enumerate(subs):
             e = var_dims[j]
             edim = self.dim[e]
             is_bang = s.strip().endswith("!")
             key = normal(s.strip().rstrip("!"))
             if key in self.elements:
-                labels = self.elements[key]
-                missing = [lab for lab in labels if lab not in self.elements[e]]
-                if missing:
-                    raise SubscriptError(
-                        f"{owner}: elements {missing} of {self.names[key]!r} are not in {self.names[e]!r}"
-                    )
-                if not is_bang and unmatched_bang and self._match(key, lhs, lhs_dims) is None:
-                    is_bang = True
-                if is_bang:
-                    target = self.dim[key]
-                    if target in lhs_dim_names:
-                        target = f"{target}__sum"
-                        self.extra_dims[target] = labels
-                    renames.append((edim, labels, target, None))
-                    bang.add(target)
-                    continue
-                i = self._match(key, lhs, lhs_dims)
-                if i is None:
-                    raise SubscriptError(
-                        f"{owner}: subscript {self.names[key]!r} matches none of the equation's "
-                        f"subscripts {[self.names.get(x, x) for x in lhs]}"
-                    )
-                relabel = None
-                if self._mapped(key, lhs[i]):
-                    relabel = self.elements[lhs[i]]
-                    if len(relabel) != len(labels):
-                        raise SubscriptError(
-                            f"{owner}: mapping {self.names[key]!r} -> {self.names[lhs[i]]!r} "
-                            "needs ranges of the same length"
-                        )
-                renames.append((edim, labels, lhs_dim_names[i], relabel))
+                rename, summed = self._range_subscript(key, e, is_bang, lhs, lhs_dims, owner, unmatched_bang)
+                renames.append(rename)
+                if summed:
+                    bang.add(rename[2])
             elif key in self.label:
                 lab = self.label[key]
                 if lab not in self.elements[e]:
@@ -258,6 +235,57 @@ class Subscripts:
                 expr = Take(expr, edim, (lab,))
             else:
                 raise SubscriptError(f"{owner}: unknown subscript {s.strip()!r}")
+        return self._rename(expr, renames), bang
+
+    def _range_subscript(
+        self,
+        key: str,
+        e: str,
+        is_bang: bool,
+        lhs: Sequence[str],
+        lhs_dims: Sequence[str],
+        owner: str,
+        unmatched_bang: bool,
+    ) -> tuple[_Rename, bool]:
+        """How a range subscript ``key``, at a position over range ``e``, moves that dimension.
+
+        Returns ``(source dim, labels, target dim, relabel)`` and whether the target
+        is marked ``!`` (to be summed).
+        """
+        edim = self.dim[e]
+        lhs_dim_names = [self.dim[d] for d in lhs_dims]
+        labels = self.elements[key]
+        missing = [lab for lab in labels if lab not in self.elements[e]]
+        if missing:
+            raise SubscriptError(
+                f"{owner}: elements {missing} of {self.names[key]!r} are not in {self.names[e]!r}"
+            )
+        if not is_bang and unmatched_bang and self._match(key, lhs, lhs_dims) is None:
+            is_bang = True
+        if is_bang:
+            target = self.dim[key]
+            if target in lhs_dim_names:
+                target = f"{target}__sum"
+                self.extra_dims[target] = labels
+            return (edim, labels, target, None), True
+        i = self._match(key, lhs, lhs_dims)
+        if i is None:
+            raise SubscriptError(
+                f"{owner}: subscript {self.names[key]!r} matches none of the equation's "
+                f"subscripts {[self.names.get(x, x) for x in lhs]}"
+            )
+        relabel = None
+        if self._mapped(key, lhs[i]):
+            relabel = self.elements[lhs[i]]
+            if len(relabel) != len(labels):
+                raise SubscriptError(
+                    f"{owner}: mapping {self.names[key]!r} -> {self.names[lhs[i]]!r} "
+                    "needs ranges of the same length"
+                )
+        return (edim, labels, lhs_dim_names[i], relabel), False
+
+    def _rename(self, expr: Expr, renames: list[_Rename]) -> Expr:
+        """Apply the dimension moves of a reference's range subscripts to ``expr``."""
         # identity renames are no-ops; others go through temporary names when they could clash
         todo = [r for r in renames if not (r[0] == r[2] and r[3] is None and r[1] == self.dims.get(r[0], ()))]
         sources = {r[0] for r in todo}
@@ -270,7 +298,7 @@ class Subscripts:
         else:
             for src, labels, dst, relabel in todo:
                 expr = Take(expr, src, labels, dst, relabel)
-        return expr, bang
+        return expr
 
     def _mapped(self, a: str, b: str) -> bool:
         return (b in self.maps_to.get(a, ()) or a in self.maps_to.get(b, ())) and a != b

@@ -19,18 +19,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import numpy as np
 from pysd.translators.structures import abstract_expressions as ae
 
 from simulator.core._formulas import Binary, Call, Expr, IfElse, Num, Ref, Unary
+from simulator.vensim._context import ImportContext, Result, Unsupported, Var
 from simulator.vensim._names import normal
-from simulator.vensim._subscripts import SubscriptError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from simulator.vensim._importer import Importer, Var
-    from simulator.vensim._subscripts import Piece
+from simulator.vensim._stateful import Stateful
+from simulator.vensim._subscripts import Piece, SubscriptError
 
 __all__ = ["SMALL_VENSIM", "Translator", "Unsupported"]
 
@@ -87,24 +84,17 @@ KNOWN = {
 }
 
 
-class Unsupported(ValueError):
-    """A Vensim/XMILE construct Upstream does not compile; ``construct`` names it."""
-
-    def __init__(self, construct: str, detail: str = ""):
-        self.construct = construct
-        super().__init__(f"{construct} is not supported" + (f" ({detail})" if detail else ""))
-
-
-Result = tuple[Expr, frozenset[str]]
-
-
 class Translator:
     """Translate the equations of one variable piece (see the module docstring)."""
 
-    def __init__(self, importer: Importer, var: Var, piece: Piece, mode: str = "dynamic"):
+    def __init__(self, importer: ImportContext, var: Var, piece: Piece, mode: str = "dynamic"):
         self.imp, self.var, self.piece, self.mode = importer, var, piece, mode
         self.owner = var.name
         self.free_as_bang = False
+
+    def at_start(self) -> Translator:
+        """A translator of the same equation in ``initial`` mode (values at INITIAL TIME)."""
+        return Translator(self.imp, self.var, self.piece, "initial")
 
     # ------------------------------------------------------------------ entry
     def top(self, node: object) -> Expr:
@@ -355,32 +345,31 @@ class Translator:
         raise Unsupported("INTEG inside an expression (a stock must be defined by INTEG alone)")
 
     def _InitialStructure(self, node: ae.InitialStructure) -> Result:
-        sub = Translator(self.imp, self.var, self.piece, "initial")
-        return sub.top(node.initial), frozenset()
+        return self.at_start().top(node.initial), frozenset()
 
     def _SmoothStructure(self, node: ae.SmoothStructure) -> Result:
-        return self.imp.stateful.smooth(self, node), frozenset()
+        return Stateful(self.imp).smooth(self, node), frozenset()
 
     def _DelayStructure(self, node: ae.DelayStructure) -> Result:
-        return self.imp.stateful.delay(self, node), frozenset()
+        return Stateful(self.imp).delay(self, node), frozenset()
 
     def _DelayFixedStructure(self, node: ae.DelayFixedStructure) -> Result:
-        return self.imp.stateful.delay_fixed(self, node), frozenset()
+        return Stateful(self.imp).delay_fixed(self, node), frozenset()
 
     def _SmoothNStructure(self, node: ae.SmoothNStructure) -> Result:
-        return self.imp.stateful.smooth(self, node), frozenset()
+        return Stateful(self.imp).smooth(self, node), frozenset()
 
     def _DelayNStructure(self, node: ae.DelayNStructure) -> Result:
-        return self.imp.stateful.delay(self, node), frozenset()
+        return Stateful(self.imp).delay(self, node), frozenset()
 
     def _TrendStructure(self, node: ae.TrendStructure) -> Result:
-        return self.imp.stateful.trend(self, node), frozenset()
+        return Stateful(self.imp).trend(self, node), frozenset()
 
     def _ForecastStructure(self, node: ae.ForecastStructure) -> Result:
-        return self.imp.stateful.forecast(self, node), frozenset()
+        return Stateful(self.imp).forecast(self, node), frozenset()
 
     def _SampleIfTrueStructure(self, node: ae.SampleIfTrueStructure) -> Result:
-        return self.imp.stateful.sample_if_true(self, node), frozenset()
+        return Stateful(self.imp).sample_if_true(self, node), frozenset()
 
     def _GameStructure(self, node: ae.GameStructure) -> Result:
         return self.tr(node.expression)  # GAME only matters in Vensim's gaming mode

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from simulator.core._outputs import OutputDef
 
-__all__ = ["CAPACITY_OUTPUTS", "SURGE_OUTPUTS"]
+__all__ = ["CAPACITY_OUTPUTS", "SENSITIVITY_MEASURES", "SURGE_OUTPUTS"]
 
 SURGE_OUTPUTS = (
     OutputDef("referrals", "new_referral", ("service",), "referrals per month"),
@@ -44,3 +44,7 @@ CAPACITY_OUTPUTS = (
     ),
     OutputDef("utilisation", keep=("service",), unit="share", ratio=("starts", "capacity")),
 )
+
+#: what a sensitivity analysis of a surge model measures per service (output -> measures):
+#: referrals over the horizon, the caseload's peak and the month of the peak
+SENSITIVITY_MEASURES = {"referrals": ("total",), "caseload": ("peak", "peak_month")}

@@ -50,19 +50,29 @@ groups' at-risk population: size x pcnt, once), ``referrals`` / ``starts``
 (coverage x ramp x the monthly referrals or treatment starts in scope), or
 ``added_starts`` (treatment starts in scope above the same member's baseline:
 the way to cost extra capacity).
+
+The files are read here; the data they describe live in
+:mod:`simulator.analysis._appraisal_levers`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
 import yaml
 
+from simulator.analysis._appraisal_levers import (
+    DEFAULT_REACH,
+    LEVERS,
+    REACH,
+    TIERS,
+    Intervention,
+    Package,
+    ramp,
+)
 from simulator.analysis._distributions import Distribution, DistributionError, distribution_from_dict
-from simulator.core._problems import Problems
+from simulator.core._problems import InputError, Problems
 from simulator.files._yaml import load_with_lines
 
 __all__ = [
@@ -75,86 +85,9 @@ __all__ = [
     "ramp",
 ]
 
-TIERS = ("upstream", "midstream", "downstream")
-LEVERS = {
-    "exposure": ("pcnt", ("group",)),
-    "conversion": ("g2c_pcnt", ("group", "condition")),
-    "diversion": ("split", ("group", "condition")),
-    "access": ("treat_pcnt", ("service",)),
-    "effectiveness": ("success", ("service",)),
-    "length_of_stay": ("months", ("service",)),
-    "capacity": ("extra_capacity", ("service",)),
-    "parameter": (None, ()),
-}
-REACH = ("population", "referrals", "starts", "added_starts")
-DEFAULT_REACH = {
-    "exposure": "population",
-    "conversion": "population",
-    "diversion": "referrals",
-    "access": "starts",
-    "effectiveness": "starts",
-    "length_of_stay": "starts",
-    "capacity": "added_starts",
-    "parameter": "population",
-}
-
-
-@dataclass(frozen=True)
-class Intervention:
-    """One lever, its scope, uncertain effect, coverage, timing and cost."""
-
-    name: str
-    lever: str
-    effect: Distribution
-    effect_type: str = "relative"
-    tier: str = "upstream"
-    description: str = ""
-    scope: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    parameter: str | None = None
-    divert_from: tuple[str, ...] = ()
-    divert_to: tuple[str, ...] = ()
-    coverage: Distribution | float = 1.0
-    start: float = 0.0
-    ramp_months: float = 0.0
-    end: float | None = None
-    fixed_per_month: float = 0.0
-    per_person: float = 0.0
-    reach: str = "population"
-    source: str = ""
-    path: Path | None = None
-
-    @property
-    def target(self) -> str:
-        """The model parameter this lever changes."""
-        return self.parameter or LEVERS[self.lever][0]  # type: ignore[return-value]
-
-    def active_months(self, months: int) -> float:
-        """Months the intervention runs within a horizon of ``months`` months (fixed costs)."""
-        end = months if self.end is None else min(self.end, months)
-        return max(0.0, end - self.start)
-
-
-@dataclass(frozen=True)
-class Package:
-    """A named combination of interventions."""
-
-    name: str
-    interventions: tuple[Intervention, ...]
-    description: str = ""
-
-    @property
-    def tiers(self) -> list[str]:
-        """Tiers of its interventions."""
-        return sorted({i.tier for i in self.interventions})
-
-
-def ramp(t: float | np.ndarray, start: float, months: float, end: float | None) -> np.ndarray:
-    """Share of the full effect at time ``t``: 0 before ``start``, linear over ``months``, 0 after ``end``."""
-    t = np.asarray(t, dtype=float)
-    r = np.clip((t - start) / months, 0.0, 1.0) if months > 0 else (t >= start).astype(float)
-    if end is not None:
-        r = np.where(t >= end, 0.0, r)
-    return r
+_KNOWN = {"upstream", "name", "description", "tier", "lever", "parameter", "scope", "from", "to", "effect"}
+_KNOWN |= {"coverage", "timing", "cost"}
+_Line = Callable[[str], "int | None"]
 
 
 def _labels(v: object) -> tuple[str, ...]:
@@ -179,11 +112,8 @@ def _number_or_dist(v: object, problems: Problems, part: str, line: int | None, 
     return float(v)
 
 
-def load_intervention(path: str | Path, problems: Problems | None = None) -> Intervention | None:
-    """Read and check an intervention file; problems name the field and line."""
-    p = Path(path)
-    own = problems is None
-    problems = problems or Problems(file=p.name, part_kind="field")
+def _read(p: Path, problems: Problems, own: bool):
+    """The file's located YAML tree and its mapping, or ``None`` (a problem added) if it is not one."""
     try:
         root = load_with_lines(p.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as err:
@@ -199,16 +129,14 @@ def load_intervention(path: str | Path, problems: Problems | None = None) -> Int
         if own:
             problems.raise_if_errors()
         return None
+    return root, d
 
-    def line(key: str) -> int | None:
-        loc = root.get(key)
-        return loc.line if loc else None
 
-    known = {"upstream", "name", "description", "tier", "lever", "parameter", "scope", "from", "to", "effect"}
-    known |= {"coverage", "timing", "cost"}
+def _header(d: dict, line: _Line, problems: Problems) -> tuple[object, object, object]:
+    """Unknown fields, and the name, tier and lever."""
     for k in d:
-        if k not in known:
-            problems.add(f"unknown field {k!r}", part=k, line=line(k), allowed=", ".join(sorted(known)))
+        if k not in _KNOWN:
+            problems.add(f"unknown field {k!r}", part=k, line=line(k), allowed=", ".join(sorted(_KNOWN)))
     name = d.get("name")
     if not name:
         problems.add("is missing", part="name", allowed="a name")
@@ -222,6 +150,11 @@ def load_intervention(path: str | Path, problems: Problems | None = None) -> Int
         problems.add(
             "is missing (lever: parameter names the parameter)", part="parameter", line=line("lever")
         )
+    return name, tier, lever
+
+
+def _scope(d: dict, lever: object, line: _Line, problems: Problems):
+    """The scope (dimension -> labels), and a diversion's from- and to-services."""
     scope = d.get("scope") or {}
     if not isinstance(scope, Mapping):
         problems.add("must map dimensions to labels", part="scope", line=line("scope"))
@@ -229,9 +162,9 @@ def load_intervention(path: str | Path, problems: Problems | None = None) -> Int
     scope = {str(k): _labels(v) for k, v in scope.items()}
     if lever in LEVERS and lever != "parameter":
         for k in scope:
-            if k not in LEVERS[lever][1]:
+            if k not in LEVERS[lever][1]:  # type: ignore[index]
                 problems.add(
-                    f"{lever} scopes {', '.join(LEVERS[lever][1])}, not {k!r}",
+                    f"{lever} scopes {', '.join(LEVERS[lever][1])}, not {k!r}",  # type: ignore[index]
                     part="scope",
                     line=line("scope"),
                 )
@@ -239,48 +172,60 @@ def load_intervention(path: str | Path, problems: Problems | None = None) -> Int
     divert_to = _labels(d["to"]) if "to" in d else ()
     if lever == "diversion" and (not divert_from or not divert_to):
         problems.add("diversion needs 'from' and 'to' services", part="lever", line=line("lever"))
-    # effect
+    return scope, divert_from, divert_to
+
+
+def _effect_type(eff: Mapping, lever: object, line: _Line, problems: Problems) -> str:
+    """The effect's type, checked against the lever."""
+    etype = eff.get("type", "relative")
+    if etype not in ("relative", "absolute"):
+        problems.add(f"type is {etype!r}", part="effect", line=line("effect"), allowed="relative or absolute")
+    if lever == "diversion" and etype != "relative":
+        problems.add("a diversion moves a share: use type relative", part="effect", line=line("effect"))
+    if lever == "capacity" and etype != "absolute":
+        problems.add(
+            "capacity adds starts per month to a service: use type absolute",
+            part="effect",
+            line=line("effect"),
+            allowed="type: absolute",
+        )
+    return etype
+
+
+def _effect(d: dict, lever: object, line: _Line, problems: Problems):
+    """The effect's distribution, type and source."""
     eff = d.get("effect")
-    effect, etype, source = None, "relative", ""
+    effect: Distribution | None = None
     if not isinstance(eff, Mapping):
         problems.add("is missing", part="effect", allowed="type, distribution and source")
+        return effect, "relative", ""
+    etype = _effect_type(eff, lever, line, problems)
+    source = str(eff.get("source") or "")
+    if not source:
+        problems.add(
+            "'source' is missing",
+            part="effect",
+            line=line("effect"),
+            allowed="the evidence, or 'illustrative assumption: ...'",
+        )
+    if "distribution" not in eff:
+        problems.add("'distribution' is missing", part="effect", line=line("effect"))
     else:
-        etype = eff.get("type", "relative")
-        if etype not in ("relative", "absolute"):
+        try:
+            effect = distribution_from_dict(eff["distribution"])
+        except DistributionError as err:
+            problems.add(str(err), part="effect.distribution", line=line("effect"))
+    if effect is not None and lever == "diversion":
+        lo, hi = effect.support()
+        if lo < 0 or hi > 1:
             problems.add(
-                f"type is {etype!r}", part="effect", line=line("effect"), allowed="relative or absolute"
+                "a diversion's share must lie in 0..1", part="effect.distribution", line=line("effect")
             )
-        if lever == "diversion" and etype != "relative":
-            problems.add("a diversion moves a share: use type relative", part="effect", line=line("effect"))
-        if lever == "capacity" and etype != "absolute":
-            problems.add(
-                "capacity adds starts per month to a service: use type absolute",
-                part="effect",
-                line=line("effect"),
-                allowed="type: absolute",
-            )
-        source = str(eff.get("source") or "")
-        if not source:
-            problems.add(
-                "'source' is missing",
-                part="effect",
-                line=line("effect"),
-                allowed="the evidence, or 'illustrative assumption: ...'",
-            )
-        if "distribution" not in eff:
-            problems.add("'distribution' is missing", part="effect", line=line("effect"))
-        else:
-            try:
-                effect = distribution_from_dict(eff["distribution"])
-            except DistributionError as err:
-                problems.add(str(err), part="effect.distribution", line=line("effect"))
-        if effect is not None and lever == "diversion":
-            lo, hi = effect.support()
-            if lo < 0 or hi > 1:
-                problems.add(
-                    "a diversion's share must lie in 0..1", part="effect.distribution", line=line("effect")
-                )
-    coverage = _number_or_dist(d.get("coverage", 1.0), problems, "coverage", line("coverage"), 0.0, 1.0)
+    return effect, etype, source
+
+
+def _timing(d: dict, line: _Line, problems: Problems) -> tuple[float, float, object]:
+    """Start, ramp (months) and end (a month, or None)."""
     timing = d.get("timing") or {}
     start = float(timing.get("start", 0) or 0)
     ramp_m = float(timing.get("ramp", 0) or 0)
@@ -292,6 +237,11 @@ def load_intervention(path: str | Path, problems: Problems | None = None) -> Int
             line=line("timing"),
             allowed="start >= 0, ramp >= 0, end after start (or none)",
         )
+    return start, ramp_m, end
+
+
+def _cost(d: dict, lever: object, line: _Line, problems: Problems) -> tuple[object, object, object]:
+    """Fixed cost per month and cost per person (pounds), and the reach costed per person."""
     cost = d.get("cost") or {}
     fixed = cost.get("fixed_per_month", 0) or 0
     per = cost.get("per_person", 0) or 0
@@ -303,6 +253,42 @@ def load_intervention(path: str | Path, problems: Problems | None = None) -> Int
             )
     if reach not in REACH:
         problems.add(f"reach is {reach!r}", part="cost", line=line("cost"), allowed=", ".join(REACH))
+    return fixed, per, reach
+
+
+def load_intervention(path: str | Path, problems: Problems | None = None) -> Intervention | None:
+    """Read and check an intervention file; problems name the field and line.
+
+    Parameters
+    ----------
+    path
+        The ``upstream: intervention`` YAML file.
+    problems
+        Where to add problems (default: raise :class:`~simulator.core.InputError` listing them).
+
+    Returns
+    -------
+    Intervention or None
+        The intervention, or ``None`` if ``problems`` was given and has errors.
+    """
+    p = Path(path)
+    own = problems is None
+    problems = problems or Problems(file=p.name, part_kind="field")
+    read = _read(p, problems, own)
+    if read is None:
+        return None
+    root, d = read
+
+    def line(key: str) -> int | None:
+        loc = root.get(key)
+        return loc.line if loc else None
+
+    name, tier, lever = _header(d, line, problems)
+    scope, divert_from, divert_to = _scope(d, lever, line, problems)
+    effect, etype, source = _effect(d, lever, line, problems)
+    coverage = _number_or_dist(d.get("coverage", 1.0), problems, "coverage", line("coverage"), 0.0, 1.0)
+    start, ramp_m, end = _timing(d, line, problems)
+    fixed, per, reach = _cost(d, lever, line, problems)
     if problems.errors:
         if own:
             problems.raise_if_errors()
@@ -313,7 +299,7 @@ def load_intervention(path: str | Path, problems: Problems | None = None) -> Int
         lever=str(lever),
         effect=effect,
         effect_type=etype,
-        tier=tier,
+        tier=str(tier),
         description=str(d.get("description", "")),
         scope=scope,
         parameter=d.get("parameter"),
@@ -322,9 +308,9 @@ def load_intervention(path: str | Path, problems: Problems | None = None) -> Int
         coverage=coverage,
         start=start,
         ramp_months=ramp_m,
-        end=None if end is None else float(end),
-        fixed_per_month=float(fixed),
-        per_person=float(per),
+        end=None if end is None else float(end),  # type: ignore[arg-type]
+        fixed_per_month=float(fixed),  # type: ignore[arg-type]
+        per_person=float(per),  # type: ignore[arg-type]
         reach=str(reach),
         source=source,
         path=p,
@@ -345,11 +331,23 @@ def _find(name: str, dirs: Sequence[Path]) -> Path | None:
 def load_package(ref: str | Path, base: Path | None = None) -> Package:
     """A package by file path or name (looked up in ``scenarios/packages`` and ``scenarios/interventions``).
 
-    A single intervention file is a package of one.  Raises :class:`InputError`
-    listing every problem of the package and its interventions.
-    """
-    from simulator.core._problems import InputError
+    Parameters
+    ----------
+    ref
+        A ``.yaml`` path, or the name of a package or intervention file.
+    base
+        Directory names are looked up from (and its ``scenarios/``; default the working directory).
 
+    Returns
+    -------
+    Package
+        The package; a single intervention file is a package of one.
+
+    Raises
+    ------
+    InputError
+        Listing every problem of the package and its interventions.
+    """
     base = base or Path.cwd()
     roots = [base, base / "scenarios", Path(__file__).resolve().parents[2] / "scenarios"]
     pkg_dirs = [r / "packages" for r in roots] + [r for r in roots]

@@ -1,0 +1,121 @@
+"""Calibration benchmark (issue: calibration).
+
+The England surge model against observed NHS Talking Therapies referrals
+(``calibration/england-iapt.yaml``'s target and data) with the first 8 uncertainty
+groups of ``scenarios/england-evidence.yaml`` as the fitted parameters, dt = 1:
+
+* ``ensemble``: a plain 10,000-member ensemble of the same model and groups
+  (``run_ensemble``, IAPT referrals per service) - the yardstick;
+* ``generation``: one generation of 10,000 particles (prior draws, predictions,
+  likelihood), measured in the same run; target <= 1.3x the ensemble;
+* ``abc_smc``: ABC-SMC, 10 generations of 10,000 particles; target <= 60 s on 2 cores;
+* ``pyabc``: the same problem (same priors in probit space, same simulated
+  observations, same distance) through pyABC 0.13 with its default multicore
+  sampler, a small population for a few generations; throughput per simulated
+  particle against Upstream's in the same run (target >= 100x).
+
+pyABC is a benchmark-only dependency (``pip install pyabc``); without it that case is
+skipped with a message.  Prints ``name: value unit`` lines.
+Run: ``python benchmarks/bench_calibration.py [--particles N] [--generations G] [--pyabc-population P]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def problem():
+    from simulator.analysis._calibration import CalibrationProblem
+    from simulator.files import load_scenario
+    from simulator.files._calibration_spec import load_calibration
+
+    spec = load_calibration(ROOT / "calibration" / "england-iapt.yaml")
+    groups = load_scenario(ROOT / "scenarios" / "england-evidence.yaml").groups[:8]
+    t = spec.problem.targets
+    return CalibrationProblem(spec.problem.model, groups, t, months=spec.problem.months, dt=1.0)
+
+
+def bench_pyabc(prob, population: int, generations: int) -> tuple[float, int] | None:
+    try:
+        import pyabc
+    except ImportError:
+        print("pyabc: skipped (pip install pyabc to compare)")
+        return None
+    import logging
+
+    logging.getLogger("ABC").setLevel(logging.WARNING)
+    d = prob.dims
+    rng = np.random.default_rng(0)
+    obs = np.concatenate([t.observed[t.fit_mask] for t in prob.targets])
+
+    def model(par):
+        z = np.array([[par[f"z{j}"] for j in range(d)]])
+        sims = prob.simulate_observations(z, rng)
+        return {"y": np.concatenate([sims[t.name][0, t.fit_mask] for t in prob.targets])}
+
+    def distance(a, b):
+        return float(np.sqrt(np.mean(((a["y"] - b["y"]) / b["y"]) ** 2)))
+
+    prior = pyabc.Distribution(**{f"z{j}": pyabc.RV("norm", 0, 1) for j in range(d)})
+    abc = pyabc.ABCSMC(model, prior, distance, population_size=population)
+    db = "sqlite:///" + os.path.join(tempfile.mkdtemp(), "bench.db")
+    abc.new(db, {"y": obs})
+    t0 = time.perf_counter()
+    history = abc.run(max_nr_populations=generations)
+    took = time.perf_counter() - t0
+    return took, int(history.total_nr_simulations)
+
+
+def main() -> None:
+    warnings.filterwarnings("ignore")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--particles", type=int, default=10_000)
+    ap.add_argument("--generations", type=int, default=10)
+    ap.add_argument("--pyabc-population", type=int, default=200)
+    ap.add_argument("--pyabc-generations", type=int, default=3)
+    args = ap.parse_args()
+    from simulator.analysis import run_ensemble
+    from simulator.analysis._calibrate import calibrate
+
+    prob = problem()
+    n = args.particles
+    print(f"model: {prob.model.name}, {len(prob.design.groups)} parameter groups, {prob.dims} fitted columns")
+    prob.predict(np.zeros((16, prob.dims)))  # compile and warm up
+    t0 = time.perf_counter()
+    run_ensemble(prob.model, prob.design, members=n, months=prob.months, dt=1.0, seed=1)
+    ens = time.perf_counter() - t0
+    print(f"ensemble_{n}: {ens:.2f} s")
+    z = np.random.default_rng(1).standard_normal((n, prob.dims))
+    t0 = time.perf_counter()
+    prob.loglik(z)
+    gen = time.perf_counter() - t0
+    print(f"generation_{n}: {gen:.2f} s")
+    print(f"generation_over_ensemble: {gen / ens:.2f} ratio")
+    t0 = time.perf_counter()
+    cal = calibrate(prob, "abc-smc", particles=n, generations=args.generations, seed=1)
+    took = time.perf_counter() - t0
+    sims = cal.population.generations[-1]["simulations"]
+    print(f"abc_smc_{args.generations}x{n}: {took:.1f} s")
+    print(f"abc_smc_simulations: {sims} particles")
+    print(f"abc_smc_final_tolerance: {cal.population.generations[-1]['tolerance']:.4f} rms relative error")
+    ours = took / sims
+    print(f"upstream_time_per_particle: {ours * 1e6:.1f} us")
+    got = bench_pyabc(prob, args.pyabc_population, args.pyabc_generations)
+    if got:
+        t, s = got
+        print(f"pyabc_time_per_particle: {t / s * 1e6:.1f} us")
+        print(f"pyabc_simulations: {s} particles")
+        print(f"throughput_ratio: {t / s / ours:.0f} x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Commands about model files: ``validate``, ``export``, ``convert`` and ``curves``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from simulator._cli._common import EXIT_INPUT, CLIError, handle_errors, load, print_problems, read_scenario
+from simulator.surge._surge_model import SurgeModel
+
+__all__ = ["convert", "curves", "export_vensim", "validate"]
+
+
+@click.command()
+@click.argument("model")
+@click.option("--quiet", "-q", is_flag=True, help="Only the verdict and errors.")
+def validate(model, quiet) -> None:
+    """Check MODEL and list every problem (sheet or table, row, column, what is allowed)."""
+    from simulator.files._loading import check_model
+
+    m, problems = check_model(model)
+    print_problems(list(problems), quiet=quiet)
+    if m is None:
+        sys.exit(EXIT_INPUT)
+    dims = ", ".join(f"{len(v)} {k}s" for k, v in m.spec.dims.items())
+    n_stocks = m.compiled.n_stocks
+    click.echo(f"OK: {m.name} ({m.kind}): {dims}; {n_stocks} stocks")
+
+
+@click.command(name="export")
+@click.argument("model")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Vensim model file (.mdl)."
+)
+@click.option("--dt", type=float, help="TIME STEP of the Vensim model (default 1; an imported model's own).")
+@click.option("--months", type=int, help="Reporting months 0..N-1 (FINAL TIME N-1; default the model's).")
+@click.option("--quiet", "-q", is_flag=True)
+@handle_errors
+def export_vensim(model, output, dt, months, quiet) -> None:
+    """Write MODEL as a Vensim model (.mdl) with subscripts and a sketch, readable by PySD."""
+    from simulator.vensim._writer import ExportError, export_mdl
+
+    if Path(output).suffix.lower() != ".mdl":
+        raise CLIError(f"export writes a Vensim .mdl file, not {Path(output).suffix or 'no suffix'!r}")
+    m = load(model, quiet)
+    try:
+        export_mdl(m, output, dt=dt, months=months)
+    except ExportError as err:
+        raise CLIError(f"cannot write {m.name} as Vensim: {err}") from None
+    if not quiet:
+        click.echo(f"wrote {output}", err=True)
+
+
+@click.command()
+@click.argument("source")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help=".yaml or .xlsx")
+@click.option("--name", help="Model name.")
+@click.option("--start", help="Calendar month of model month 0, e.g. 2020-05.")
+@click.option("--source-note", "source_note", help="Where the numbers come from (recorded on every table).")
+@click.option("--licence", help="Licence of the numbers.")
+@click.option("--quiet", "-q", is_flag=True)
+@handle_errors
+def convert(source, output, name, start, source_note, licence, quiet) -> None:
+    """Convert a surge workbook to a YAML model file, or a surge model to a workbook."""
+    from simulator.files._convert import convert_model
+
+    convert_model(source, output, name=name, start=start, source=source_note, licence=licence)
+    if not quiet:
+        click.echo(f"wrote {output}", err=True)
+
+
+def _is_scenario_file(source: str | None) -> bool:
+    return bool(
+        source
+        and source.endswith((".yaml", ".yml"))
+        and "scenario" in Path(source).read_text(encoding="utf-8")[:400]
+    )
+
+
+@click.command()
+@click.argument("source", required=False)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Image of the curves (.png, .svg, .pdf)."
+)
+@click.option("--months", type=int, help="Horizon for generated curves (default: the model's).")
+@click.option("--quiet", "-q", is_flag=True)
+@handle_errors
+def curves(source, output, months, quiet) -> None:
+    """Show the curves of a model or scenario, and the library's generators at their defaults."""
+    from simulator.surge._curves import GENERATORS, generate
+
+    if _is_scenario_file(source):
+        sc = read_scenario(source)
+        model = sc.model
+        months = months or sc.months
+    else:
+        model = load(source, quiet)
+    if not isinstance(model, SurgeModel):
+        raise CLIError(f"{model.name} has no scenario curves")
+    months = months or model.tables.months
+    table = model.tables.curves.reindex(range(months)).ffill()
+    for name in GENERATORS:
+        if name != "table":
+            table[f"{name} (defaults)"] = generate({"generator": name}, months)
+    click.echo(table.round(4).to_string())
+    if not quiet:
+        click.echo(f"groups use: {model.curve_note}", err=True)
+    if output:
+        from simulator.report._figures import save_figure
+        from simulator.report._plots import plot_curves
+
+        save_figure(plot_curves(table, f"{model.name}: curves (share per month)"), output)

@@ -1,0 +1,205 @@
+"""One run of a model: ``run``, ``summary`` and ``plot``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import xarray as xr
+
+from simulator._cli._common import CLIError, assumed_note, handle_errors, run_options, simulate_model
+from simulator.core._model import Model
+from simulator.surge._surge_model import SurgeModel
+
+__all__ = ["final_values", "header", "plot", "run", "summary"]
+
+
+@click.command()
+@run_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write results to this file.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "su-csv", "parquet", "netcdf", "xlsx"]),
+    help="Output format (default from the file suffix; su-csv is the surge model's own table).",
+)
+@click.option(
+    "--fallback",
+    type=click.Choice(["pysd"]),
+    help="Run a Vensim/XMILE model that uses constructs Upstream does not compile through PySD.",
+)
+@handle_errors
+def run(model, curve, dt, months, method, quiet, output, fmt, fallback) -> None:
+    """Run MODEL and write its results (or print the surge table, or final values)."""
+    from simulator.files._writers import format_from_suffix, write_results
+    from simulator.surge._summary import format_summary, surge_summary
+    from simulator.surge._waiting import capacity_summary, format_capacity_summary, has_capacity
+
+    if output and fmt is None:
+        try:
+            fmt = format_from_suffix(output)
+        except ValueError as err:
+            raise CLIError(str(err)) from None
+    m, ds = simulate_model(model, curve, dt, months, method, quiet, fallback=fallback)
+    if output:
+        extra = None
+        if fmt == "xlsx" and isinstance(m, SurgeModel):
+            extra = {"summary": surge_summary(ds)}
+            if has_capacity(ds):
+                extra["capacity"] = capacity_summary(ds)
+        write_results(ds, output, fmt, extra_sheets=extra)
+        if not quiet:
+            click.echo(f"wrote {output} ({fmt})", err=True)
+    else:
+        click.echo(header(m, ds))
+        if isinstance(m, SurgeModel):
+            click.echo(format_summary(surge_summary(ds)))
+        else:
+            click.echo(final_values(ds))
+        if has_capacity(ds):
+            click.echo("\nWaiting lists (surge and pre-pandemic referrals together):")
+            click.echo(format_capacity_summary(capacity_summary(ds)))
+            assumed_note(ds, quiet)
+
+
+def final_values(ds: xr.Dataset) -> str:
+    """Each recorded variable at the last report time (summed over its dimensions).
+
+    Parameters
+    ----------
+    ds
+        Results of one run.
+
+    Returns
+    -------
+    str
+        A table, one variable a line, in the model's own units.
+    """
+    t = float(ds["time"].values[-1])
+    lines = [f"{'variable':<40} {'value at time ' + format(t, 'g'):>20}"]
+    for name, da in ds.data_vars.items():
+        if "time" not in da.dims or str(name).startswith("exists_"):
+            continue
+        v = da.isel(member=0, time=-1)
+        extra = f"  (sum over {', '.join(map(str, v.dims))})" if v.dims else ""
+        lines.append(f"{name:<40} {float(v.sum()):>20.6g}{extra}")
+    return "\n".join(lines)
+
+
+def header(m: Model, ds: xr.Dataset) -> str:
+    """The line naming a run: model, reporting times, step and method.
+
+    Parameters
+    ----------
+    m
+        The model run.
+    ds
+        Its results.
+
+    Returns
+    -------
+    str
+        One line of text.
+    """
+    spec = getattr(m, "spec", None)
+    if spec is None or "clock" in spec.meta:  # Vensim/XMILE models keep their own time units
+        times = ds["time"].values
+        return (
+            f"{m.name}: {len(times)} reports from time {times[0]:g} to {times[-1]:g}, "
+            f"dt={ds.attrs['dt']:g}, {ds.attrs['method']}"
+        )
+    return (
+        f"{m.name}: {len(ds['time'])} months from {ds.attrs.get('start') or 'month 0'}, "
+        f"dt={ds.attrs['dt']:g}, {ds.attrs['method']}"
+        + (f", curve: {ds.attrs['curve']}" if ds.attrs.get("curve") else "")
+    )
+
+
+@click.command()
+@run_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also write the table as CSV.")
+@handle_errors
+def summary(model, curve, dt, months, method, quiet, output) -> None:
+    """Print the surge table per service for MODEL (and its waiting lists, if it has capacity).
+
+    With -o, the surge table is written as CSV; for a capacity model the
+    waiting-list table goes beside it (FILE-capacity.csv).
+    """
+    from simulator.files._writers import atomic_path
+    from simulator.surge._summary import format_summary, surge_summary
+    from simulator.surge._waiting import capacity_summary, format_capacity_summary, has_capacity
+
+    m, ds = simulate_model(model, curve, dt, months, method, quiet)
+    if not isinstance(m, SurgeModel):
+        raise CLIError(f"{m.name} is not a surge model; summary needs services and referrals")
+    table = surge_summary(ds)
+    click.echo(header(m, ds))
+    click.echo(format_summary(table))
+    if not quiet:
+        click.echo(
+            "Referrals and starts are totals over the horizon; surge % compares total surge referrals "
+            "with underlying referrals in the first 12 months.",
+            err=True,
+        )
+    cap = capacity_summary(ds) if has_capacity(ds) else None
+    if cap is not None:
+        click.echo("\nWaiting lists (surge and pre-pandemic referrals together):")
+        click.echo(format_capacity_summary(cap))
+        if not quiet:
+            click.echo(
+                "Capacity and mean wait are per month; joined list, escalations and drop-outs are totals "
+                "over the horizon; mean wait is waiting / exits (Little's law).",
+                err=True,
+            )
+        assumed_note(ds, quiet)
+    if output:
+        with atomic_path(output) as tmp:
+            table.to_csv(tmp, index=False)
+        if cap is not None:
+            out = Path(output)
+            with atomic_path(out.with_name(f"{out.stem}-capacity{out.suffix or '.csv'}")) as tmp:
+                cap.to_csv(tmp, index=False)
+
+
+@click.command()
+@run_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="Image file (.png, .svg, .pdf).",
+)
+@click.option("--service", "services", multiple=True, help="Service to draw (repeat); default the top ones.")
+@click.option("--top", type=int, default=12, show_default=True, help="Number of services to draw.")
+@click.option(
+    "--view",
+    type=click.Choice(["services", "waiting"]),
+    default="services",
+    show_default=True,
+    help="services: referrals and caseload; waiting: waiting lists against capacity (capacity models).",
+)
+@handle_errors
+def plot(model, curve, dt, months, method, quiet, output, services, top, view) -> None:
+    """Draw monthly referrals and caseload per service, or waiting lists against capacity."""
+    from simulator.report._figures import save_figure
+    from simulator.report._plots import plot_services, plot_waiting
+    from simulator.surge._waiting import has_capacity
+
+    if Path(output).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise CLIError(f"plot writes .png, .svg or .pdf, not {Path(output).suffix or 'no suffix'!r}")
+    m, ds = simulate_model(model, curve, dt, months, method, quiet)
+    if not isinstance(m, SurgeModel):
+        raise CLIError(f"{m.name} is not a surge model; plot needs services and referrals")
+    if view == "waiting":
+        if not has_capacity(ds):
+            raise CLIError(f"{m.name} has no capacity table, so no waiting lists to draw")
+        try:
+            fig = plot_waiting(ds, services=list(services) or None, top=top)
+        except KeyError as err:
+            raise CLIError(str(err.args[0])) from None
+    else:
+        fig = plot_services(ds, services=list(services) or None, top=top)
+    save_figure(fig, output)
+    if not quiet:
+        click.echo(f"wrote {output}", err=True)

@@ -1,0 +1,396 @@
+"""Calibration problems: a model, priors on its parameters, and observed targets.
+
+A :class:`CalibrationProblem` turns particles in probit space ``z (n, d)`` into
+model parameters (the prior of each column is a scenario's ``uncertainty:``
+group: ``u = Phi(z)`` is the uniform draw that group's inverse CDF maps to a
+value), runs *all* particles as one ensemble through :func:`simulator.core.simulate`,
+aggregates each target's model quantity to its observed periods (a financial-year
+sum of a monthly flow, a stock at a date, a mean) and scores the prediction with
+the target's observation model (:mod:`simulator.analysis._likelihoods`).
+
+Every model kind works: a target names recorded quantities and labels, and may
+add data reported beside the run (a surge model's ``underlying`` and
+``suppressed`` referrals from its demand sheet) so the model predicts what was
+actually counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import special
+
+from simulator.analysis._distributions import Distribution
+from simulator.analysis._likelihoods import Likelihood
+from simulator.analysis._uncertainty import Design, UncertaintyGroup
+from simulator.core._model import Model
+from simulator.core._run import make_record, model_grid, prepare_params, run_arrays
+
+__all__ = ["AGGREGATES", "CalibrationProblem", "Period", "Target"]
+
+AGGREGATES = ("sum", "mean", "last")
+#: particles per task when a generation is spread over a dask cluster
+DASK_BLOCK = 4096
+
+
+def _predict_block(problem: CalibrationProblem, z: np.ndarray) -> dict[str, np.ndarray]:
+    return problem.predict(z)
+
+
+@dataclass(frozen=True)
+class Period:
+    """An observed period: a label and its first and last model months (inclusive).
+
+    Attributes
+    ----------
+    label
+        As the data name it (e.g. ``"2021-22"``).
+    first, last
+        Model months (reported times) the period covers, inclusive.
+    scale
+        Factor on a ``sum`` over the period: the whole period's months over the months the
+        run covers (1 when the run covers it all; above 1 is an assumption the spec states).
+    """
+
+    label: str
+    first: float
+    last: float
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """An observed series and the model quantity that predicts it.
+
+    Attributes
+    ----------
+    name
+        Name used in reports.
+    variables
+        Recorded model quantities summed into the prediction (e.g. ``("new_referral",)``).
+    select
+        Labels per dimension (e.g. ``{"service": ("IAPT",)}``); unselected dimensions are summed.
+    periods
+        The observed periods, in order.
+    observed
+        Observed values ``(k,)``, one per period.
+    likelihood
+        The observation model.
+    include
+        Data reported beside the run added to the prediction (``"underlying"``, ``"suppressed"``).
+    aggregate
+        ``sum`` (a monthly flow over the period), ``mean`` or ``last`` (a stock at the period's end).
+    denominator
+        Recorded quantities of a ratio's denominator (e.g. recovery = recovered / finished);
+        empty for a plain quantity.
+    held_out
+        ``(k,)`` booleans: periods kept out of the fit and scored afterwards.
+    spread_prior
+        Prior of the likelihood's dispersion or sigma when it is fitted (``None``: fixed).
+    level_prior, growth_prior
+        Priors of a fitted trend on the ``include``d data: the data are multiplied by
+        ``level * (1 + growth) ** (month / 12)`` (``None``: level 1, no growth).
+    extend
+        Fill included data missing after the end of their sheet with the value twelve
+        months earlier (the last year repeated, then the trend applies), so a run may go
+        beyond the demand sheet.
+    """
+
+    name: str
+    variables: tuple[str, ...]
+    periods: tuple[Period, ...]
+    observed: np.ndarray
+    likelihood: Likelihood
+    select: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    include: tuple[str, ...] = ()
+    aggregate: str = "sum"
+    denominator: tuple[str, ...] = ()
+    held_out: np.ndarray | None = None
+    spread_prior: Distribution | None = None
+    level_prior: Distribution | None = None
+    growth_prior: Distribution | None = None
+    extend: bool = False
+
+    def __post_init__(self) -> None:
+        if self.aggregate not in AGGREGATES:
+            raise ValueError(f"{self.name}: aggregate must be one of {', '.join(AGGREGATES)}")
+        if len(self.observed) != len(self.periods):
+            raise ValueError(
+                f"{self.name}: {len(self.observed)} observations for {len(self.periods)} periods"
+            )
+        if self.spread_prior is None and self.likelihood.spread_name and self.likelihood.spread is None:
+            raise ValueError(f"{self.name}: give the {self.likelihood.spread_name} or a prior to fit it")
+
+    def fitted(self) -> list[tuple[str, Distribution]]:
+        """The target's own fitted quantities and their priors: spread, trend level, trend growth."""
+        out = []
+        if self.spread_prior is not None:
+            out.append((str(self.likelihood.spread_name), self.spread_prior))
+        if self.level_prior is not None:
+            out.append(("level", self.level_prior))
+        if self.growth_prior is not None:
+            out.append(("growth", self.growth_prior))
+        return out
+
+    @property
+    def fit_mask(self) -> np.ndarray:
+        """``(k,)`` booleans: the periods the fit uses."""
+        return np.ones(len(self.periods), bool) if self.held_out is None else ~np.asarray(self.held_out)
+
+
+def _selection(dims: Sequence[str], coords: Sequence[tuple[str, ...]], select: Mapping) -> np.ndarray:
+    """``(n_out,)`` 0/1 weights of the recorded elements inside ``select``."""
+    w = np.ones(len(coords))
+    for k, d in enumerate(dims):
+        if d in select:
+            w *= np.array([c[k] in set(select[d]) for c in coords], dtype=float)
+    return w
+
+
+def _period_matrix(times: np.ndarray, periods: Sequence[Period], how: str) -> np.ndarray:
+    """``(T, k)`` matrix turning a monthly series into each period's sum, mean or last value."""
+    a = np.zeros((len(times), len(periods)))
+    for j, p in enumerate(periods):
+        inside = np.flatnonzero((times >= p.first - 1e-9) & (times <= p.last + 1e-9))
+        if how == "sum":
+            a[inside, j] = p.scale
+        elif how == "mean":
+            a[inside, j] = 1.0 / len(inside)
+        else:
+            a[inside[-1], j] = 1.0
+    return a
+
+
+def _included(
+    reported: Mapping[str, tuple], labels: Mapping[str, Sequence[str]], t: Target, n_t: int
+) -> np.ndarray | None:
+    """The target's data reported beside the run, summed over its selection, ``(T,)`` (extended if asked)."""
+    if not t.include:
+        return None
+    total = np.zeros(n_t)
+    for name in t.include:
+        if name not in reported:
+            raise ValueError(f"target {t.name}: the model reports no {name!r} beside its runs")
+        dims, arr, _ = reported[name]
+        arr = np.asarray(arr, dtype=float)  # (time, ...)
+        for k, d in enumerate(dims[1:], start=1):
+            if d in t.select:
+                keep = np.isin(np.asarray(labels[d], dtype=object), list(t.select[d]))
+                arr = np.compress(keep, arr, axis=k)
+        flat = arr.reshape(n_t, -1)
+        empty = np.all(np.isnan(flat), axis=1)
+        total = total + np.where(empty, np.nan, np.nansum(flat, axis=1))
+    if t.extend:
+        for j in range(12, n_t):
+            if np.isnan(total[j]):
+                total[j] = total[j - 12]
+    return np.nan_to_num(total)
+
+
+class CalibrationProblem:
+    """A model, priors and targets: ``z -> predictions -> log-likelihood or distance``.
+
+    Parameters
+    ----------
+    model
+        Any model kind.
+    parameters
+        The parameters to fit, as uncertainty groups (their distributions are the priors).
+    targets
+        Observed series.
+    months, dt, method
+        Horizon (default: the model's), step and integration method of every run.
+    chunk_size, workers
+        As for :func:`simulator.core.simulate`; results do not depend on them.
+    dask_client
+        A ``dask.distributed`` client: particles are sent in blocks of :data:`DASK_BLOCK` to
+        its workers (results identical to a local run).
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        parameters: Sequence[UncertaintyGroup],
+        targets: Sequence[Target],
+        *,
+        months: int | None = None,
+        dt: float | None = None,
+        method: str = "euler",
+        chunk_size: int | None = None,
+        workers: int | None = None,
+        dask_client: object | None = None,
+    ):
+        self.dask_client = dask_client
+        self.model = model
+        self.design = Design(model.spec, parameters)
+        self.targets = list(targets)
+        self.months = months or model.spec.horizon
+        self.run_options: dict = {"method": method, "chunk_size": chunk_size, "workers": workers}
+        self.dt = dt
+        self.extra = [(t.name, key, prior) for t in self.targets for key, prior in t.fitted()]
+        self._check()
+        self._plan()
+
+    # ------------------------------------------------------------------ parameters
+    @property
+    def columns(self) -> list[str]:
+        """Names of the fitted columns: the design's, then the targets' own (``target.sigma`` ...)."""
+        return [*self.design.columns, *(f"{name}.{key}" for name, key, _ in self.extra)]
+
+    @property
+    def dims(self) -> int:
+        """Number of fitted columns (the dimension of probit space)."""
+        return len(self.columns)
+
+    def priors(self) -> list[Distribution]:
+        """The prior of each column, in :attr:`columns` order."""
+        out = []
+        for g in self.design.groups:
+            out += [g.distribution] * len(self.design.group_columns()[g.name])
+        return out + [prior for _, _, prior in self.extra]
+
+    def values(self, z: np.ndarray) -> np.ndarray:
+        """Parameter values ``(n, d)`` of particles ``z`` (each column through its prior's inverse CDF)."""
+        u = np.clip(special.ndtr(np.asarray(z, dtype=float)), 1e-12, 1 - 1e-12)
+        return np.column_stack([p.ppf(u[:, j]) for j, p in enumerate(self.priors())]) if len(u) else u
+
+    # ------------------------------------------------------------------ predictions
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "dask_client"} | {"dask_client": None}
+
+    def predict(self, z: np.ndarray) -> dict[str, np.ndarray]:
+        """Every target's prediction ``(n, k)`` for particles ``z``: one ensemble run (or blocks on dask).
+
+        Parameters
+        ----------
+        z
+            ``(n, d)`` particles in probit space.
+
+        Returns
+        -------
+        dict
+            Target name -> predictions in the observed unit, one column per period.
+        """
+        z = np.atleast_2d(np.asarray(z, dtype=float))
+        client = self.dask_client
+        if client is not None and len(z) > DASK_BLOCK:
+            remote = client.scatter(self, broadcast=True)  # type: ignore[attr-defined]
+            blocks = [z[a : a + DASK_BLOCK] for a in range(0, len(z), DASK_BLOCK)]
+            parts = client.gather(client.map(_predict_block, [remote] * len(blocks), blocks))  # type: ignore[attr-defined]
+            return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        nd = len(self.design.columns)
+        u = np.clip(special.ndtr(z[:, :nd]), 1e-12, 1 - 1e-12)
+        arrays, members = prepare_params(self.model.compiled, self.design.apply(u) if nd else {})
+        out = run_arrays(self.model.compiled, arrays, members, self._grid, self._items, **self.run_options)
+        if members != len(z):  # a design without columns runs one member for every particle
+            out = {k: np.broadcast_to(v, (len(z), *v.shape[1:])) for k, v in out.items()}
+        ex = self.extra_values(z)
+        return {
+            t.name: self._aggregate(t, out, ex.get((t.name, "level")), ex.get((t.name, "growth")))
+            for t in self.targets
+        }
+
+    def extra_values(self, z: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
+        """The targets' fitted quantities ``(n, 1)`` by ``(target, key)`` (``sigma``, ``level`` ...)."""
+        nd = len(self.design.columns)
+        u = np.clip(special.ndtr(np.atleast_2d(z)[:, nd:]), 1e-12, 1 - 1e-12)
+        return {(name, key): prior.ppf(u[:, [j]]) for j, (name, key, prior) in enumerate(self.extra)}
+
+    def spread_values(self, z: np.ndarray) -> dict[str, np.ndarray]:
+        """Fitted likelihood spreads ``(n, 1)`` by target name (only targets that fit one)."""
+        ex = self.extra_values(z)
+        return {t.name: ex[t.name, str(t.likelihood.spread_name)] for t in self.targets if t.spread_prior}
+
+    def loglik(self, z: np.ndarray, held_out: bool = False) -> np.ndarray:
+        """Log-likelihood ``(n,)`` of the fit periods (or the held-out ones) for particles ``z``."""
+        pred = self.predict(z)
+        spreads = self.spread_values(z)
+        total = np.zeros(len(np.atleast_2d(z)))
+        for t in self.targets:
+            mask = ~t.fit_mask if held_out else t.fit_mask
+            if mask.any():
+                total += t.likelihood.logpdf(t.observed[mask], pred[t.name][:, mask], spreads.get(t.name))
+        return total
+
+    def simulate_observations(self, z: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Observations ``(n, k)`` simulated from each particle's prediction and observation model."""
+        pred = self.predict(z)
+        spreads = self.spread_values(z)
+        return {t.name: t.likelihood.sample(pred[t.name], rng, spreads.get(t.name)) for t in self.targets}
+
+    def distance(self, z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """ABC distance ``(n,)``: root mean square relative error of simulated observations, fit periods."""
+        sims = self.simulate_observations(z, rng)
+        parts = []
+        for t in self.targets:
+            m = t.fit_mask
+            parts.append(
+                ((sims[t.name][:, m] - t.observed[m]) / np.maximum(np.abs(t.observed[m]), 1e-12)) ** 2
+            )
+        return np.sqrt(np.mean(np.concatenate(parts, axis=1), axis=1))
+
+    # ------------------------------------------------------------------ helpers
+    def _plan(self) -> None:
+        """What to record, and for each target the weights that pick and add up its quantities."""
+        cm = self.model.compiled
+        rec: dict[str, list[str]] = {}
+        for t in self.targets:
+            for v in (*t.variables, *t.denominator):
+                dims = [d for d in t.select if d in cm.space_of(v).dims]
+                rec[v] = sorted(set(rec.get(v, [])) | set(dims))
+        self._items, spaces = make_record(cm, rec)
+        self._grid, _ = model_grid(self.model.spec, self.months, self.dt)
+        self.times = np.asarray(self._grid.report_times, dtype=float)
+        reported = self.model.reported_data(self.times)
+        self._weights: dict[tuple[str, str], np.ndarray] = {}
+        self._periods: dict[str, np.ndarray] = {}
+        self._base: dict[str, np.ndarray | None] = {}
+        for t in self.targets:
+            for v in (*t.variables, *t.denominator):
+                self._weights[t.name, v] = _selection(spaces[v].dims, spaces[v].coords, t.select)
+            self._periods[t.name] = _period_matrix(self.times, t.periods, t.aggregate)
+            self._base[t.name] = _included(reported, self.model.spec.dims, t, len(self.times))
+
+    def _sum(self, out: dict[str, np.ndarray], t: Target, names: Sequence[str]) -> np.ndarray:
+        return sum(out[v] @ self._weights[t.name, v] for v in names)  # (n, T)
+
+    def _aggregate(self, t: Target, out: dict[str, np.ndarray], level=None, growth=None) -> np.ndarray:
+        n = next(iter(out.values())).shape[0]
+        num = self._sum(out, t, t.variables)
+        base = self._base[t.name]
+        if base is not None:
+            factor = np.ones((n, len(self.times)))
+            if level is not None:
+                factor = factor * level
+            if growth is not None:
+                factor = factor * (1.0 + growth) ** (self.times[None, :] / 12.0)
+            num = num + base[None, :] * factor
+        pred = num @ self._periods[t.name]
+        if t.denominator:
+            pred = pred / (self._sum(out, t, t.denominator) @ self._periods[t.name])
+        return pred
+
+    def _check(self) -> None:
+        problems = []
+        recordable = self.model.compiled.recordable
+        grid, _ = model_grid(self.model.spec, self.months, self.dt)
+        t0, t1 = float(grid.report_times[0]), float(grid.report_times[-1])
+        for t in self.targets:
+            for v in (*t.variables, *t.denominator):
+                if v not in recordable:
+                    problems.append(f"target {t.name}: the model records no {v!r}")
+            for p in t.periods:
+                if p.first < t0 - 1e-9 or p.last > t1 + 1e-9:
+                    problems.append(
+                        f"target {t.name}: period {p.label} (times {p.first:g}-{p.last:g}) is outside the "
+                        f"run (times {t0:g}-{t1:g}); extend the horizon or drop the period"
+                    )
+                elif not np.any(
+                    (np.asarray(grid.report_times) >= p.first - 1e-9)
+                    & (np.asarray(grid.report_times) <= p.last + 1e-9)
+                ):
+                    problems.append(f"target {t.name}: period {p.label} contains no reported time of the run")
+        if problems:
+            raise ValueError("; ".join(problems))
