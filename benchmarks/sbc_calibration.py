@@ -37,10 +37,11 @@ def main() -> int:
     ap.add_argument("--particles", type=int, default=400)
     args = ap.parse_args()
     import simulator as up
-    from simulator.analysis._calibrate import calibrate, weighted_quantiles
+    from simulator.analysis._calibrate import calibrate
     from simulator.analysis._calibration import CalibrationProblem, Period, Target
     from simulator.analysis._distributions import distribution_from_dict
     from simulator.analysis._likelihoods import Likelihood
+    from simulator.analysis._scores import weighted_quantiles
     from simulator.analysis._uncertainty import UncertaintyGroup
 
     model = up.load_model(ROOT / "tests" / "data" / "constant_inflow.yaml")

@@ -348,3 +348,59 @@ def test_scenarios_and_the_cli_draw_members_from_a_posterior(model, tmp_path):
     )
     with pytest.raises(InputError, match="does not exist"):
         load_scenario(tmp_path / "bad.yaml")
+
+
+def test_same_posterior_on_a_dask_cluster(model, monkeypatch):
+    pytest.importorskip("dask.distributed")
+    from simulator.analysis import _calibration
+    from simulator.core import dask_client
+
+    monkeypatch.setattr(_calibration, "DASK_BLOCK", 64)  # several blocks per generation
+    here = calibrate(lognormal_problem(model), "smc", particles=200, seed=6)
+    with dask_client("local") as client:
+        there = calibrate(lognormal_problem(model, dask_client=client), "smc", particles=200, seed=6)
+    assert np.array_equal(here.values, there.values)
+
+
+def test_ratio_targets_and_included_data_extended_by_a_trend():
+    england = up.load_model("england")
+    iapt = {"service": ("IAPT",)}
+    lik = Likelihood("lognormal", 0.1)
+    growth = distribution_from_dict({"type": "normal", "mean": 0.1, "sd": 0.01})
+    periods = (Period("year 3", 24, 35), Period("year 4", 36, 47))
+    t = Target("iapt", ("new_referral",), periods, np.ones(2), lik, select=iapt, include=("underlying",),
+               growth_prior=growth, extend=True)  # fmt: skip
+    ratio = Target(
+        "ratio", ("new_referral",), periods[:1], np.ones(1), lik, select=iapt, denominator=("new_referral",)
+    )
+    prob = CalibrationProblem(england, [], [t, ratio], months=48, dt=1.0)
+    z = np.zeros((1, prob.dims))  # growth at its prior median: 10% a year
+    pred = prob.predict(z)
+    assert pred["ratio"][0, 0] == pytest.approx(1.0)
+    ds = up.simulate(england, months=48)
+    surge = ds["new_referral"].sel(service="IAPT").sum(["group", "condition"]).isel(member=0).to_numpy()
+    under = ds["underlying"].sel(service="IAPT").to_numpy()
+    assert np.isnan(under[36:]).all()  # the demand sheet ends with the surge curves
+    months = np.arange(48)
+    filled = np.concatenate([under[:36], under[24:36]])  # the last year repeated
+    expect = surge + filled * 1.1 ** (months / 12)
+    assert pred["iapt"][0] == pytest.approx([expect[24:36].sum(), expect[36:48].sum()], rel=1e-12)
+
+
+def test_validate_reads_specs_scenarios_and_observed_data(tmp_path):
+    from simulator.cli import main
+
+    runner = CliRunner()
+    r = runner.invoke(main, ["validate", str(OBSERVED)])
+    assert r.exit_code == 0 and "OK: observed data: 3 rows, 2020-21 to 2022-23" in r.output
+    spec = tmp_path / "cal.yaml"
+    spec.write_text(SPEC)
+    r = runner.invoke(main, ["validate", str(spec)])
+    assert r.exit_code == 0 and "OK: calibration constant inflow: 1 fitted columns, 1 targets" in r.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text(OBSERVED.read_text().replace("1150,", "lots,"))
+    r = runner.invoke(main, ["validate", str(bad)])
+    assert r.exit_code == 2 and "line" in r.output and "value" in r.output and "Traceback" not in r.output
+    spec.write_text(SPEC.replace(str(OBSERVED), str(bad)))
+    r = runner.invoke(main, ["calibrate", str(spec), "-o", str(tmp_path / "p.nc")])
+    assert r.exit_code == 2 and "bad.csv" in r.output and not (tmp_path / "p.nc").exists()

@@ -17,9 +17,18 @@ __all__ = ["convert", "curves", "export_vensim", "validate"]
 @click.argument("model")
 @click.option("--quiet", "-q", is_flag=True, help="Only the verdict and errors.")
 def validate(model, quiet) -> None:
-    """Check MODEL and list every problem (sheet or table, row, column, what is allowed)."""
+    """Check MODEL (or a scenario, calibration spec or observed-data CSV) and list every problem."""
+    from simulator.core._problems import InputError
     from simulator.files._loading import check_model
 
+    kind = _document_kind(model)
+    if kind is not None:
+        try:
+            click.echo(_validate_document(model, kind))
+        except InputError as err:
+            print_problems([*err.problems, *err.warnings], quiet=quiet)
+            sys.exit(EXIT_INPUT)
+        return
     m, problems = check_model(model)
     print_problems(list(problems), quiet=quiet)
     if m is None:
@@ -27,6 +36,36 @@ def validate(model, quiet) -> None:
     dims = ", ".join(f"{len(v)} {k}s" for k, v in m.spec.dims.items())
     n_stocks = m.compiled.n_stocks
     click.echo(f"OK: {m.name} ({m.kind}): {dims}; {n_stocks} stocks")
+
+
+def _document_kind(path: str) -> str | None:
+    """``observed`` for a CSV, ``scenario``/``calibration`` for those YAML files, else ``None`` (a model)."""
+    p = Path(path)
+    if p.suffix.lower() == ".csv":
+        return "observed"
+    if p.suffix.lower() in (".yaml", ".yml") and p.is_file():
+        head = p.read_text(encoding="utf-8", errors="replace")[:2000]
+        for kind in ("scenario", "calibration"):
+            if f"upstream: {kind}" in head:
+                return kind
+    return None
+
+
+def _validate_document(path: str, kind: str) -> str:
+    """Read a non-model file with its own validator; the one-line verdict."""
+    if kind == "observed":
+        from simulator.files._observed import read_observed
+
+        df = read_observed(path)
+        years = sorted(set(df["year"]))
+        return f"OK: observed data: {len(df):,} rows, {years[0]} to {years[-1]}, {df['measure'].nunique()} measures"
+    if kind == "scenario":
+        sc = read_scenario(path)
+        return f"OK: scenario {sc.name}: model {sc.model.name}, {len(sc.groups)} uncertainty groups"
+    from simulator.files._calibration_spec import load_calibration
+
+    s = load_calibration(path)
+    return f"OK: calibration {s.name}: {s.problem.dims} fitted columns, {len(s.problem.targets)} targets"
 
 
 @click.command(name="export")

@@ -77,7 +77,18 @@ class Intervention:
         return self.parameter or LEVERS[self.lever][0]  # type: ignore[return-value]
 
     def active_months(self, months: int) -> float:
-        """Months the intervention runs within a horizon of ``months`` months (fixed costs)."""
+        """Months the intervention runs within a horizon of ``months`` months (fixed costs).
+
+        Parameters
+        ----------
+        months
+            The horizon (months).
+
+        Returns
+        -------
+        float
+            Months, 0 or more.
+        """
         end = months if self.end is None else min(self.end, months)
         return max(0.0, end - self.start)
 

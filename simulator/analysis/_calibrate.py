@@ -27,7 +27,7 @@ import xarray as xr
 from simulator.analysis._calibration import CalibrationProblem
 from simulator.analysis._posterior import Posterior, groups_to_json
 from simulator.analysis._samplers import Population, abc_smc, point_estimate, smc, systematic_resample
-from simulator.analysis._scores import predictive_summary
+from simulator.analysis._scores import predictive_summary, weighted_quantiles
 from simulator.core._model import Model
 
 __all__ = ["METHODS", "Calibration", "calibrate", "run_posterior_ensemble", "weighted_quantiles"]
@@ -36,25 +36,6 @@ METHODS = ("smc", "abc-smc", "optimize")
 #: shrinkage below this, or a posterior correlation beyond +/- IDENTIFY_CORR, is flagged
 IDENTIFY_SHRINKAGE = 0.1
 IDENTIFY_CORR = 0.95
-
-
-def weighted_quantiles(x: np.ndarray, w: np.ndarray, qs: list[float]) -> np.ndarray:
-    """Quantiles ``qs`` of the columns of ``x (n, d)`` under weights ``w (n,)`` (inverted weighted CDF).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(len(qs), d)``.
-    """
-    x = np.asarray(x, dtype=float)
-    out = np.empty((len(qs), x.shape[1]))
-    for j in range(x.shape[1]):
-        order = np.argsort(x[:, j], kind="stable")
-        cw = np.cumsum(w[order])
-        cw /= cw[-1]
-        pos = np.clip(np.searchsorted(cw, qs), 0, len(cw) - 1)
-        out[:, j] = x[order, j][pos]
-    return out
 
 
 @dataclass
@@ -88,16 +69,37 @@ class Calibration:
         return self.population.weights
 
     def diagnostics(self) -> pd.DataFrame:
-        """One row per generation: temperature or tolerance, acceptance, ESS, simulations so far."""
+        """One row per generation: temperature or tolerance, acceptance, ESS, simulations so far.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
         return pd.DataFrame(self.population.generations).rename_axis("generation")
 
     def prior_draws(self, n: int = 4000) -> np.ndarray:
-        """``n`` draws ``(n, d)`` from the prior (the same seed gives the same draws)."""
+        """``n`` draws ``(n, d)`` from the prior (the same seed gives the same draws).
+
+        Parameters
+        ----------
+        n
+            How many draws.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         z = np.random.default_rng([self.seed, 1]).standard_normal((n, self.problem.dims))
         return self.problem.values(z)
 
     def table(self) -> pd.DataFrame:
-        """Per parameter: prior and posterior median and 90% interval, shrinkage, ESS, identifiable."""
+        """Per parameter: prior and posterior median and 90% interval, shrinkage, ESS, identifiable.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``parameter``; values in the parameters' own units, shrinkage a share 0..1.
+        """
         prior = self.prior_draws()
         pq = np.quantile(prior, [0.05, 0.5, 0.95], axis=0)
         w = self.weights
@@ -128,7 +130,12 @@ class Calibration:
         return pd.DataFrame(rows).set_index("parameter")
 
     def correlation(self) -> pd.DataFrame:
-        """Weighted posterior correlation matrix of the parameters."""
+        """Weighted posterior correlation matrix of the parameters.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
         cols = self.problem.columns
         if len(self.values) < 2 or self.method == "optimize":
             return pd.DataFrame(np.eye(len(cols)), index=cols, columns=cols)
@@ -139,7 +146,12 @@ class Calibration:
         return pd.DataFrame(np.nan_to_num(r), index=cols, columns=cols)
 
     def warnings(self) -> list[str]:
-        """Sentences naming every parameter the data cannot identify, and why."""
+        """Sentences naming every parameter the data cannot identify, and why.
+
+        Returns
+        -------
+        list of str
+        """
         if self.method == "optimize":
             return []
         tab = self.table()
@@ -161,12 +173,34 @@ class Calibration:
 
     # ------------------------------------------------------------------ predictions and scores
     def resample(self, n: int | None = None, stream: int = 2) -> np.ndarray:
-        """``n`` equally weighted particles ``z`` drawn from the posterior (systematic resampling)."""
+        """``n`` equally weighted particles ``z`` drawn from the posterior (systematic resampling).
+
+        Parameters
+        ----------
+        n, stream
+            How many particles (default: as many as there are), and the random stream (with the seed).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, d)`` particles in probit space.
+        """
         rng = np.random.default_rng([self.seed, stream])
         return self.population.z[systematic_resample(self.weights, rng, n or len(self.weights))]
 
     def predictive(self, which: str = "posterior", n: int = 1000) -> dict[str, np.ndarray]:
-        """Simulated observations ``(n, k)`` per target: posterior or prior predictive (cached)."""
+        """Simulated observations ``(n, k)`` per target: posterior or prior predictive (cached).
+
+        Parameters
+        ----------
+        which, n
+            ``"posterior"`` or ``"prior"``, and how many simulations.
+
+        Returns
+        -------
+        dict
+            Target name -> ``(n, k)`` simulated observations in the observed unit, one column per period.
+        """
         key = f"{which}-{n}"
         if key not in self._predictive:
             if which == "posterior":
@@ -180,6 +214,11 @@ class Calibration:
 
     def scores(self, n: int = 1000) -> pd.DataFrame:
         """Every observed point scored by the posterior and by the prior predictive (uncalibrated).
+
+        Parameters
+        ----------
+        n
+            Simulations per predictive distribution.
 
         Returns
         -------
@@ -203,7 +242,13 @@ class Calibration:
 
     # ------------------------------------------------------------------ files
     def to_dataset(self) -> xr.Dataset:
-        """The posterior draws, weights and diagnostics as a labelled dataset (for NetCDF)."""
+        """The posterior draws, weights and diagnostics as a labelled dataset (for NetCDF).
+
+        Returns
+        -------
+        xarray.Dataset
+            ``value`` and ``z`` ``(draw, parameter)``, ``weight`` ``(draw,)``, ``group`` ``(parameter,)``.
+        """
         cols = self.problem.columns
         ds = xr.Dataset(
             {
@@ -234,7 +279,18 @@ class Calibration:
         return ds
 
     def write(self, path: str | Path) -> Path:
-        """Write :meth:`to_dataset` to NetCDF, atomically; returns the path."""
+        """Write :meth:`to_dataset` to NetCDF, atomically (no partial file on failure).
+
+        Parameters
+        ----------
+        path
+            A ``.nc`` file.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+        """
         from simulator.core._atomic import atomic_path
 
         with atomic_path(path) as tmp:

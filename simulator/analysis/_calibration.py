@@ -16,177 +16,32 @@ actually counted.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import special
 
 from simulator.analysis._distributions import Distribution
-from simulator.analysis._likelihoods import Likelihood
+from simulator.analysis._targets import (
+    AGGREGATES,
+    Period,
+    Target,
+    included_series,
+    period_matrix,
+    selection_weights,
+)
 from simulator.analysis._uncertainty import Design, UncertaintyGroup
 from simulator.core._model import Model
 from simulator.core._run import make_record, model_grid, prepare_params, run_arrays
 
 __all__ = ["AGGREGATES", "CalibrationProblem", "Period", "Target"]
 
-AGGREGATES = ("sum", "mean", "last")
 #: particles per task when a generation is spread over a dask cluster
 DASK_BLOCK = 4096
 
 
 def _predict_block(problem: CalibrationProblem, z: np.ndarray) -> dict[str, np.ndarray]:
     return problem.predict(z)
-
-
-@dataclass(frozen=True)
-class Period:
-    """An observed period: a label and its first and last model months (inclusive).
-
-    Attributes
-    ----------
-    label
-        As the data name it (e.g. ``"2021-22"``).
-    first, last
-        Model months (reported times) the period covers, inclusive.
-    scale
-        Factor on a ``sum`` over the period: the whole period's months over the months the
-        run covers (1 when the run covers it all; above 1 is an assumption the spec states).
-    """
-
-    label: str
-    first: float
-    last: float
-    scale: float = 1.0
-
-
-@dataclass(frozen=True)
-class Target:
-    """An observed series and the model quantity that predicts it.
-
-    Attributes
-    ----------
-    name
-        Name used in reports.
-    variables
-        Recorded model quantities summed into the prediction (e.g. ``("new_referral",)``).
-    select
-        Labels per dimension (e.g. ``{"service": ("IAPT",)}``); unselected dimensions are summed.
-    periods
-        The observed periods, in order.
-    observed
-        Observed values ``(k,)``, one per period.
-    likelihood
-        The observation model.
-    include
-        Data reported beside the run added to the prediction (``"underlying"``, ``"suppressed"``).
-    aggregate
-        ``sum`` (a monthly flow over the period), ``mean`` or ``last`` (a stock at the period's end).
-    denominator
-        Recorded quantities of a ratio's denominator (e.g. recovery = recovered / finished);
-        empty for a plain quantity.
-    held_out
-        ``(k,)`` booleans: periods kept out of the fit and scored afterwards.
-    spread_prior
-        Prior of the likelihood's dispersion or sigma when it is fitted (``None``: fixed).
-    level_prior, growth_prior
-        Priors of a fitted trend on the ``include``d data: the data are multiplied by
-        ``level * (1 + growth) ** (month / 12)`` (``None``: level 1, no growth).
-    extend
-        Fill included data missing after the end of their sheet with the value twelve
-        months earlier (the last year repeated, then the trend applies), so a run may go
-        beyond the demand sheet.
-    """
-
-    name: str
-    variables: tuple[str, ...]
-    periods: tuple[Period, ...]
-    observed: np.ndarray
-    likelihood: Likelihood
-    select: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    include: tuple[str, ...] = ()
-    aggregate: str = "sum"
-    denominator: tuple[str, ...] = ()
-    held_out: np.ndarray | None = None
-    spread_prior: Distribution | None = None
-    level_prior: Distribution | None = None
-    growth_prior: Distribution | None = None
-    extend: bool = False
-
-    def __post_init__(self) -> None:
-        if self.aggregate not in AGGREGATES:
-            raise ValueError(f"{self.name}: aggregate must be one of {', '.join(AGGREGATES)}")
-        if len(self.observed) != len(self.periods):
-            raise ValueError(
-                f"{self.name}: {len(self.observed)} observations for {len(self.periods)} periods"
-            )
-        if self.spread_prior is None and self.likelihood.spread_name and self.likelihood.spread is None:
-            raise ValueError(f"{self.name}: give the {self.likelihood.spread_name} or a prior to fit it")
-
-    def fitted(self) -> list[tuple[str, Distribution]]:
-        """The target's own fitted quantities and their priors: spread, trend level, trend growth."""
-        out = []
-        if self.spread_prior is not None:
-            out.append((str(self.likelihood.spread_name), self.spread_prior))
-        if self.level_prior is not None:
-            out.append(("level", self.level_prior))
-        if self.growth_prior is not None:
-            out.append(("growth", self.growth_prior))
-        return out
-
-    @property
-    def fit_mask(self) -> np.ndarray:
-        """``(k,)`` booleans: the periods the fit uses."""
-        return np.ones(len(self.periods), bool) if self.held_out is None else ~np.asarray(self.held_out)
-
-
-def _selection(dims: Sequence[str], coords: Sequence[tuple[str, ...]], select: Mapping) -> np.ndarray:
-    """``(n_out,)`` 0/1 weights of the recorded elements inside ``select``."""
-    w = np.ones(len(coords))
-    for k, d in enumerate(dims):
-        if d in select:
-            w *= np.array([c[k] in set(select[d]) for c in coords], dtype=float)
-    return w
-
-
-def _period_matrix(times: np.ndarray, periods: Sequence[Period], how: str) -> np.ndarray:
-    """``(T, k)`` matrix turning a monthly series into each period's sum, mean or last value."""
-    a = np.zeros((len(times), len(periods)))
-    for j, p in enumerate(periods):
-        inside = np.flatnonzero((times >= p.first - 1e-9) & (times <= p.last + 1e-9))
-        if how == "sum":
-            a[inside, j] = p.scale
-        elif how == "mean":
-            a[inside, j] = 1.0 / len(inside)
-        else:
-            a[inside[-1], j] = 1.0
-    return a
-
-
-def _included(
-    reported: Mapping[str, tuple], labels: Mapping[str, Sequence[str]], t: Target, n_t: int
-) -> np.ndarray | None:
-    """The target's data reported beside the run, summed over its selection, ``(T,)`` (extended if asked)."""
-    if not t.include:
-        return None
-    total = np.zeros(n_t)
-    for name in t.include:
-        if name not in reported:
-            raise ValueError(f"target {t.name}: the model reports no {name!r} beside its runs")
-        dims, arr, _ = reported[name]
-        arr = np.asarray(arr, dtype=float)  # (time, ...)
-        for k, d in enumerate(dims[1:], start=1):
-            if d in t.select:
-                keep = np.isin(np.asarray(labels[d], dtype=object), list(t.select[d]))
-                arr = np.compress(keep, arr, axis=k)
-        flat = arr.reshape(n_t, -1)
-        empty = np.all(np.isnan(flat), axis=1)
-        total = total + np.where(empty, np.nan, np.nansum(flat, axis=1))
-    if t.extend:
-        for j in range(12, n_t):
-            if np.isnan(total[j]):
-                total[j] = total[j - 12]
-    return np.nan_to_num(total)
 
 
 class CalibrationProblem:
@@ -245,20 +100,49 @@ class CalibrationProblem:
         return len(self.columns)
 
     def priors(self) -> list[Distribution]:
-        """The prior of each column, in :attr:`columns` order."""
+        """The prior of each column, in :attr:`columns` order.
+
+        Returns
+        -------
+        list of Distribution
+            One per fitted column.
+        """
         out = []
         for g in self.design.groups:
             out += [g.distribution] * len(self.design.group_columns()[g.name])
         return out + [prior for _, _, prior in self.extra]
 
     def values(self, z: np.ndarray) -> np.ndarray:
-        """Parameter values ``(n, d)`` of particles ``z`` (each column through its prior's inverse CDF)."""
+        """Parameter values of particles ``z`` (each column through its prior's inverse CDF).
+
+        Parameters
+        ----------
+        z
+            ``(n, d)`` particles in probit space.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, d)`` values in each parameter's own unit.
+        """
         u = np.clip(special.ndtr(np.asarray(z, dtype=float)), 1e-12, 1 - 1e-12)
         return np.column_stack([p.ppf(u[:, j]) for j, p in enumerate(self.priors())]) if len(u) else u
 
     # ------------------------------------------------------------------ predictions
     def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "dask_client"} | {"dask_client": None}
+        skip = ("dask_client", "_remote")
+        return {k: v for k, v in self.__dict__.items() if k not in skip} | {"dask_client": None}
+
+    def _predict_on_dask(self, client, z: np.ndarray) -> dict[str, np.ndarray]:
+        """Blocks of :data:`DASK_BLOCK` particles on the cluster (the problem is sent once per client)."""
+        remote = getattr(self, "_remote", None)
+        if remote is None or remote[0] is not client:
+            remote = (client, client.scatter(self, broadcast=True, hash=False))
+            self._remote = remote
+        blocks = [z[a : a + DASK_BLOCK] for a in range(0, len(z), DASK_BLOCK)]
+        futures = [client.submit(_predict_block, remote[1], b, pure=False) for b in blocks]
+        parts = client.gather(futures)
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
     def predict(self, z: np.ndarray) -> dict[str, np.ndarray]:
         """Every target's prediction ``(n, k)`` for particles ``z``: one ensemble run (or blocks on dask).
@@ -276,10 +160,7 @@ class CalibrationProblem:
         z = np.atleast_2d(np.asarray(z, dtype=float))
         client = self.dask_client
         if client is not None and len(z) > DASK_BLOCK:
-            remote = client.scatter(self, broadcast=True)  # type: ignore[attr-defined]
-            blocks = [z[a : a + DASK_BLOCK] for a in range(0, len(z), DASK_BLOCK)]
-            parts = client.gather(client.map(_predict_block, [remote] * len(blocks), blocks))  # type: ignore[attr-defined]
-            return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+            return self._predict_on_dask(client, z)
         nd = len(self.design.columns)
         u = np.clip(special.ndtr(z[:, :nd]), 1e-12, 1 - 1e-12)
         arrays, members = prepare_params(self.model.compiled, self.design.apply(u) if nd else {})
@@ -293,18 +174,53 @@ class CalibrationProblem:
         }
 
     def extra_values(self, z: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
-        """The targets' fitted quantities ``(n, 1)`` by ``(target, key)`` (``sigma``, ``level`` ...)."""
+        """The targets' own fitted quantities (``sigma``, ``dispersion``, ``level``, ``growth``).
+
+        Parameters
+        ----------
+        z
+            ``(n, d)`` particles in probit space.
+
+        Returns
+        -------
+        dict
+            ``(target name, key)`` -> ``(n, 1)`` values.
+        """
         nd = len(self.design.columns)
         u = np.clip(special.ndtr(np.atleast_2d(z)[:, nd:]), 1e-12, 1 - 1e-12)
         return {(name, key): prior.ppf(u[:, [j]]) for j, (name, key, prior) in enumerate(self.extra)}
 
     def spread_values(self, z: np.ndarray) -> dict[str, np.ndarray]:
-        """Fitted likelihood spreads ``(n, 1)`` by target name (only targets that fit one)."""
+        """Fitted likelihood spreads by target name (only targets that fit one).
+
+        Parameters
+        ----------
+        z
+            ``(n, d)`` particles in probit space.
+
+        Returns
+        -------
+        dict
+            Target name -> ``(n, 1)`` dispersion or sigma.
+        """
         ex = self.extra_values(z)
         return {t.name: ex[t.name, str(t.likelihood.spread_name)] for t in self.targets if t.spread_prior}
 
     def loglik(self, z: np.ndarray, held_out: bool = False) -> np.ndarray:
-        """Log-likelihood ``(n,)`` of the fit periods (or the held-out ones) for particles ``z``."""
+        """Log-likelihood of the fit periods (or the held-out ones) for particles ``z``: one ensemble run.
+
+        Parameters
+        ----------
+        z
+            ``(n, d)`` particles in probit space.
+        held_out
+            Score the held-out periods instead of the fitted ones.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n,)`` log-likelihoods (``-inf`` where a prediction is impossible).
+        """
         pred = self.predict(z)
         spreads = self.spread_values(z)
         total = np.zeros(len(np.atleast_2d(z)))
@@ -315,13 +231,39 @@ class CalibrationProblem:
         return total
 
     def simulate_observations(self, z: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """Observations ``(n, k)`` simulated from each particle's prediction and observation model."""
+        """Observations simulated from each particle's prediction and its target's observation model.
+
+        Parameters
+        ----------
+        z
+            ``(n, d)`` particles in probit space.
+        rng
+            Random generator of the observation noise.
+
+        Returns
+        -------
+        dict
+            Target name -> ``(n, k)`` simulated observations in the observed unit.
+        """
         pred = self.predict(z)
         spreads = self.spread_values(z)
         return {t.name: t.likelihood.sample(pred[t.name], rng, spreads.get(t.name)) for t in self.targets}
 
     def distance(self, z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """ABC distance ``(n,)``: root mean square relative error of simulated observations, fit periods."""
+        """ABC distance: root mean square relative error of simulated observations over the fit periods.
+
+        Parameters
+        ----------
+        z
+            ``(n, d)`` particles in probit space.
+        rng
+            Random generator of the observation noise.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n,)`` distances (dimensionless).
+        """
         sims = self.simulate_observations(z, rng)
         parts = []
         for t in self.targets:
@@ -349,9 +291,9 @@ class CalibrationProblem:
         self._base: dict[str, np.ndarray | None] = {}
         for t in self.targets:
             for v in (*t.variables, *t.denominator):
-                self._weights[t.name, v] = _selection(spaces[v].dims, spaces[v].coords, t.select)
-            self._periods[t.name] = _period_matrix(self.times, t.periods, t.aggregate)
-            self._base[t.name] = _included(reported, self.model.spec.dims, t, len(self.times))
+                self._weights[t.name, v] = selection_weights(spaces[v].dims, spaces[v].coords, t.select)
+            self._periods[t.name] = period_matrix(self.times, t.periods, t.aggregate)
+            self._base[t.name] = included_series(reported, self.model.spec.dims, t, len(self.times))
 
     def _sum(self, out: dict[str, np.ndarray], t: Target, names: Sequence[str]) -> np.ndarray:
         return sum(out[v] @ self._weights[t.name, v] for v in names)  # (n, T)

@@ -36,7 +36,20 @@ class Comparison:
     results: list[EnsembleResult]
 
     def table(self, output: str = "referrals_total", services: Sequence[str] | None = None) -> pd.DataFrame:
-        """Per service: each scenario's median and interval, and the paired difference from the first."""
+        """Per service: each scenario's median and interval, and the paired difference from the first.
+
+        Parameters
+        ----------
+        output
+            A per-member figure, e.g. ``referrals_total`` (people).
+        services
+            Services to show; default all.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per service (or element), in the output's unit.
+        """
         base = self.results[0]
         qs = base.quantile_names()
         lo, hi = qs[0], qs[-1]
@@ -68,7 +81,19 @@ class Comparison:
         return pd.DataFrame(rows)
 
     def format_table(self, output: str = "referrals_total", services=None, top: int | None = None) -> str:
-        """Text table: ``median [low-high]`` per scenario and paired differences."""
+        """Text table: ``median [low-high]`` per scenario and paired differences.
+
+        Parameters
+        ----------
+        output, services
+            As for :meth:`table`.
+        top
+            Show only the ``top`` rows with the largest baseline median.
+
+        Returns
+        -------
+        str
+        """
         df = self.table(output, services)
         base = self.results[0]
         qs = base.quantile_names()
@@ -87,12 +112,29 @@ class Comparison:
         return f"{output}: median [{lo} to {hi}]\n" + out.to_string(index=False)
 
     def summary(self) -> xr.Dataset:
-        """All summaries stacked along a ``scenario`` dimension."""
+        """All summaries stacked along a ``scenario`` dimension.
+
+        Returns
+        -------
+        xarray.Dataset
+        """
         return xr.concat([r.summary for r in self.results], dim=pd.Index(self.names, name="scenario"))
 
 
 def compare_scenarios(scenarios: Sequence[Scenario], **overrides) -> Comparison:
-    """Run every scenario on the first one's members, seed and sampler."""
+    """Run every scenario on the first one's members, seed and sampler.
+
+    Parameters
+    ----------
+    scenarios
+        The scenarios, the first being the baseline.
+    **overrides
+        Run options for every scenario (``members``, ``seed``, ``sampler`` ...).
+
+    Returns
+    -------
+    Comparison
+    """
     first = scenarios[0]
     common = {
         "members": overrides.pop("members", None) or first.members,

@@ -51,7 +51,18 @@ class Distribution:
         return dict(self.params)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        """Values for uniform draws ``u`` (any shape)."""
+        """Values for uniform draws ``u`` (any shape).
+
+        Parameters
+        ----------
+        u
+            Uniform draws in 0..1.
+
+        Returns
+        -------
+        numpy.ndarray
+            Values in the parameter's unit, the shape of ``u``.
+        """
         u = np.asarray(u, dtype=float)
         p = self.p
         k = self.kind
@@ -88,12 +99,23 @@ class Distribution:
         raise DistributionError(f"unknown distribution {k!r}")
 
     def support(self) -> tuple[float, float]:
-        """Smallest and largest values it can produce."""
+        """Smallest and largest values it can produce.
+
+        Returns
+        -------
+        tuple of float
+            ``(low, high)``, possibly infinite.
+        """
         v = self.ppf(np.array([0.0, 1.0]))
         return float(v[0]), float(v[1])
 
     def describe(self) -> str:
-        """Short text, e.g. ``triangular(low=0.8, mode=1, high=1.2)``."""
+        """Short text, e.g. ``triangular(low=0.8, mode=1, high=1.2)``.
+
+        Returns
+        -------
+        str
+        """
         return f"{self.kind}(" + ", ".join(f"{k}={v:g}" for k, v in self.params) + ")"
 
 
@@ -112,6 +134,20 @@ def beta_ppf(u: np.ndarray, a: float, b: float, tail: float = 1e-3) -> np.ndarra
     it to about 1e-14 (residuals no larger than its own) at a third of the
     cost; draws in the outer ``tail`` on each side, and shapes with ``a`` or
     ``b`` at most 1, use scipy directly.
+
+    Parameters
+    ----------
+    u
+        Probabilities in 0..1 (any shape).
+    a, b
+        The Beta shape parameters.
+    tail
+        Draws below ``tail`` or above ``1 - tail`` use scipy directly.
+
+    Returns
+    -------
+    numpy.ndarray
+        Values in 0..1, the shape of ``u``.
     """
     u = np.asarray(u, dtype=float)
     if a <= 1.0 or b <= 1.0:  # closed forms or unbounded densities: scipy is fast or safer there
@@ -144,6 +180,15 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 def distribution_from_dict(d: Mapping[str, object]) -> Distribution:
     """Build a distribution from ``{type: ..., <params>}``, checking every parameter.
+
+    Parameters
+    ----------
+    d
+        ``type`` and that distribution's parameters, e.g. ``{type: pert, low: 1, mode: 2, high: 4}``.
+
+    Returns
+    -------
+    Distribution
 
     Raises
     ------

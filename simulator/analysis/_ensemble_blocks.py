@@ -52,7 +52,20 @@ class Block:
 
 
 def member_views(arrays: Mapping[str, np.ndarray], a: int, b: int) -> dict[str, np.ndarray]:
-    """``(m, T, n)`` views of members ``a .. b-1`` of series-major arrays ``(T, ..., M)``."""
+    """``(m, T, n)`` views of members ``a .. b-1`` of series-major arrays ``(T, ..., M)``.
+
+    Parameters
+    ----------
+    arrays
+        Name -> series-major array ``(T, ..., M)``.
+    a, b
+        The members' range, ``b`` excluded.
+
+    Returns
+    -------
+    dict
+        Name -> ``(b - a, T, n)`` view.
+    """
     return {
         k: np.moveaxis(np.reshape(v, (v.shape[0], -1, v.shape[-1]), copy=False)[:, :, a:b], 2, 0)
         for k, v in arrays.items()
@@ -60,7 +73,20 @@ def member_views(arrays: Mapping[str, np.ndarray], a: int, b: int) -> dict[str, 
 
 
 def scalar_views(arrays: Mapping[str, np.ndarray], a: int, b: int) -> dict[str, np.ndarray]:
-    """``(m, n)`` views of members ``a .. b-1`` of arrays ``(..., M)``."""
+    """``(m, n)`` views of members ``a .. b-1`` of arrays ``(..., M)``.
+
+    Parameters
+    ----------
+    arrays
+        Name -> array ``(..., M)``.
+    a, b
+        The members' range, ``b`` excluded.
+
+    Returns
+    -------
+    dict
+        Name -> ``(b - a, n)`` view.
+    """
     return {k: np.reshape(v, (-1, v.shape[-1]), copy=False)[:, a:b].T for k, v in arrays.items()}
 
 

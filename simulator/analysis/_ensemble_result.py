@@ -63,7 +63,13 @@ class EnsembleResult:
     attrs: dict[str, object] = field(default_factory=dict)
 
     def quantile_names(self) -> list[str]:
-        """Stat labels of the quantiles, ascending."""
+        """Stat labels of the quantiles, ascending.
+
+        Returns
+        -------
+        list of str
+            E.g. ``["p5", "p50", "p95"]``.
+        """
         return [s for s in self.summary["stat"].to_numpy() if str(s).startswith("p")]
 
     @property
@@ -77,6 +83,17 @@ class EnsembleResult:
         For models that are not surge models: per variable and element, its
         total over the reported times, its peak and the time of the peak
         (``services`` then selects variables).
+
+        Parameters
+        ----------
+        services
+            Services (or, for other models, variables) to show; default all.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per service (or variable and element): median and outer quantiles of each figure,
+            totals in people, peaks in people per month, peak month in months.
         """
         qs = self.quantile_names()
         lo, hi = qs[0], qs[-1]
@@ -118,7 +135,19 @@ class EnsembleResult:
         return pd.DataFrame(rows)
 
     def format_table(self, services: Sequence[str] | None = None, top: int | None = None) -> str:
-        """The table as text: ``median [low - high]`` per figure."""
+        """The table as text: ``median [low - high]`` per figure.
+
+        Parameters
+        ----------
+        services
+            Services (or variables) to show; default all.
+        top
+            Show only the first ``top`` rows.
+
+        Returns
+        -------
+        str
+        """
         df = self.table(services)
         if top:
             df = df.head(top)
@@ -163,7 +192,12 @@ class EnsembleResult:
             ds.to_netcdf(tmp, engine="h5netcdf")
 
     def tidy(self) -> pd.DataFrame:
-        """Long table of the summary: ``stat, time, service, variable, value``."""
+        """Long table of the summary: ``stat, time, service, variable, value``.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
         frames = []
         for v in self.summary.data_vars:
             df = self.summary[v].to_dataframe(name="value").reset_index()

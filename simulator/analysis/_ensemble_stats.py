@@ -57,12 +57,32 @@ def stat_name(q: float) -> str:
 
 
 def scalar_names(outputs: Sequence[OutputDef]) -> list[str]:
-    """Names of the per-member figures of ``outputs``: ``<name>_total``, ``_peak``, ``_peak_month``."""
+    """Names of the per-member figures of ``outputs``: ``<name>_total``, ``_peak``, ``_peak_month``.
+
+    Parameters
+    ----------
+    outputs
+        The outputs an ensemble reduces.
+
+    Returns
+    -------
+    list of str
+    """
     return [f"{o.name}{s}" for o in outputs for s in SCALARS]
 
 
 def base_name(k: str) -> str:
-    """The output a summary variable ``k`` belongs to (``caseload_peak_month`` -> ``caseload``)."""
+    """The output a summary variable ``k`` belongs to (``caseload_peak_month`` -> ``caseload``).
+
+    Parameters
+    ----------
+    k
+        A summary variable's name.
+
+    Returns
+    -------
+    str
+    """
     for suffix in ("_total", "_peak_month", "_peak"):
         if k.endswith(suffix):
             return k[: -len(suffix)]
@@ -70,12 +90,33 @@ def base_name(k: str) -> str:
 
 
 def keep_dims(k: str, outputs: Sequence[OutputDef]) -> tuple[str, ...]:
-    """Dimensions kept by the output that summary variable ``k`` belongs to."""
+    """Dimensions kept by the output that summary variable ``k`` belongs to.
+
+    Parameters
+    ----------
+    k, outputs
+        A summary variable's name, and the outputs reduced.
+
+    Returns
+    -------
+    tuple of str
+    """
     return next(o.keep for o in outputs if o.name == base_name(k))
 
 
 def unit_of(k: str, outputs: Sequence[OutputDef]) -> str:
-    """Unit of summary variable ``k``: months for peak months, people (-months) for totals."""
+    """Unit of summary variable ``k``: months for peak months, people (-months) for totals.
+
+    Parameters
+    ----------
+    k, outputs
+        A summary variable's name, and the outputs reduced.
+
+    Returns
+    -------
+    str
+        ``"month"``, ``"people"``, ``"people-months"`` or the output's own unit.
+    """
     o = next(o for o in outputs if o.name == base_name(k))
     if k.endswith("_peak_month"):
         return "month"

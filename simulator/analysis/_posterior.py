@@ -29,7 +29,17 @@ __all__ = ["Posterior", "groups_to_json", "posterior_draws"]
 
 
 def groups_to_json(groups: list[UncertaintyGroup]) -> str:
-    """The fitted groups as JSON (kept in a posterior file's attributes)."""
+    """The fitted groups as JSON (kept in a posterior file's attributes).
+
+    Parameters
+    ----------
+    groups
+        The fitted uncertainty groups.
+
+    Returns
+    -------
+    str
+    """
     return json.dumps(
         [
             {
@@ -76,6 +86,15 @@ class Posterior:
     @classmethod
     def read(cls, path: str | Path) -> Posterior:
         """Read a posterior file.
+
+        Parameters
+        ----------
+        path
+            A NetCDF file written by a calibration.
+
+        Returns
+        -------
+        Posterior
 
         Raises
         ------
@@ -132,7 +151,12 @@ class Posterior:
         return special.ndtr(self.z[idx, :n_design])
 
     def describe(self) -> str:
-        """One line for reports: which posterior, from which calibration."""
+        """One line for reports: which posterior, from which calibration.
+
+        Returns
+        -------
+        str
+        """
         return (
             f"posterior {self.path.name} ({self.attrs.get('method', '?')} calibration of "
             f"{self.attrs.get('model', '?')} to {self.attrs.get('targets', '?')}, {len(self.weights):,} draws)"

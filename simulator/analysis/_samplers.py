@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize, special
 
+from simulator.analysis._resampling import effective_sample_size, systematic_resample
+
 __all__ = ["Population", "abc_smc", "effective_sample_size", "point_estimate", "smc", "systematic_resample"]
 
 #: ``z (n, d) -> log-likelihood (n,)``, every particle at once
@@ -73,27 +75,24 @@ class Population:
         return effective_sample_size(self.weights)
 
     def mean(self) -> np.ndarray:
-        """Weighted mean of ``z`` ``(d,)``."""
+        """Weighted mean of ``z`` ``(d,)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(d,)``, probit space.
+        """
         return self.weights @ self.z
 
     def cov(self) -> np.ndarray:
-        """Weighted covariance of ``z`` ``(d, d)``."""
+        """Weighted covariance of ``z`` ``(d, d)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(d, d)``, probit space.
+        """
         return _weighted_cov(self.z, self.weights)
-
-
-def effective_sample_size(w: np.ndarray) -> float:
-    """Kish's effective sample size ``(sum w)^2 / sum w^2`` of weights ``w``."""
-    w = np.asarray(w, dtype=float)
-    s = w.sum()
-    return float(s * s / np.dot(w, w)) if s > 0 else 0.0
-
-
-def systematic_resample(w: np.ndarray, rng: np.random.Generator, n: int | None = None) -> np.ndarray:
-    """Indices of ``n`` particles drawn by systematic resampling with normalised weights ``w``."""
-    n = len(w) if n is None else n
-    edges = np.cumsum(w)
-    edges[-1] = 1.0
-    return np.searchsorted(edges, (rng.random() + np.arange(n)) / n)
 
 
 def _weighted_cov(z: np.ndarray, w: np.ndarray) -> np.ndarray:

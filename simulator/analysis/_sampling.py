@@ -77,7 +77,18 @@ class Sampler:
         return len(self.columns)
 
     def draws(self, start: int, stop: int) -> np.ndarray:
-        """Uniform draws for members ``start .. stop - 1``, shape ``(stop - start, dims)``."""
+        """Uniform draws for members ``start .. stop - 1``, shape ``(stop - start, dims)``.
+
+        Parameters
+        ----------
+        start, stop
+            The members' range, ``stop`` excluded.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(stop - start, dims)`` draws in 0..1.
+        """
         n = stop - start
         out = np.empty((n, self.dims))
         if self.dims == 0 or n == 0:
@@ -120,5 +131,15 @@ class Sampler:
 
 
 def unit_columns(names: Sequence[str]) -> tuple[str, ...]:
-    """Column names as a tuple (helper for building samplers)."""
+    """Column names as a tuple (helper for building samplers).
+
+    Parameters
+    ----------
+    names
+        Column names.
+
+    Returns
+    -------
+    tuple of str
+    """
     return tuple(names)

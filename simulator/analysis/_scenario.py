@@ -39,5 +39,10 @@ class Scenario:
         return Design(self.model.spec, self.groups)
 
     def with_(self, **changes) -> Scenario:
-        """A copy with some fields changed (``members``, ``seed``, ``sampler`` ...)."""
+        """A copy with some fields changed (``members``, ``seed``, ``sampler`` ...).
+
+        Returns
+        -------
+        Scenario
+        """
         return replace(self, **changes)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["crps_ensemble", "pit", "predictive_summary"]
+__all__ = ["crps_ensemble", "pit", "predictive_summary", "weighted_quantiles"]
 
 
 def crps_ensemble(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -88,3 +88,29 @@ def predictive_summary(draws: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray
         "pit": pit(draws, y),
         "crps": crps_ensemble(draws, y),
     }
+
+
+def weighted_quantiles(x: np.ndarray, w: np.ndarray, qs: list[float]) -> np.ndarray:
+    """Quantiles ``qs`` of the columns of ``x (n, d)`` under weights ``w (n,)`` (inverted weighted CDF).
+
+    Parameters
+    ----------
+    x, w
+        Values ``(n, d)``, and weights ``(n,)`` (not necessarily normalised).
+    qs
+        Probabilities, each in 0..1.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(qs), d)``.
+    """
+    x = np.asarray(x, dtype=float)
+    out = np.empty((len(qs), x.shape[1]))
+    for j in range(x.shape[1]):
+        order = np.argsort(x[:, j], kind="stable")
+        cw = np.cumsum(w[order])
+        cw /= cw[-1]
+        pos = np.clip(np.searchsorted(cw, qs), 0, len(cw) - 1)
+        out[:, j] = x[order, j][pos]
+    return out

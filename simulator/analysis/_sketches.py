@@ -58,6 +58,11 @@ class LogHistogram:
 
         Large blocks are counted in parts on threads (numpy releases the GIL);
         counts are integers, so the result is the same however they are split.
+
+        Parameters
+        ----------
+        values
+            ``(members, n_series)`` values (reshaped to it).
         """
         v = np.asarray(values, dtype=float).reshape(-1, self.n_series)
         parts = max(1, min(os.cpu_count() or 1, v.shape[0] // 512))
@@ -108,7 +113,13 @@ class LogHistogram:
         return pos, neg, zero
 
     def merge(self, other: LogHistogram) -> None:
-        """Add another sketch's counts (same shape and accuracy)."""
+        """Add another sketch's counts (same shape and accuracy).
+
+        Parameters
+        ----------
+        other
+            The sketch whose counts to add.
+        """
         self.pos += other.pos
         if other.neg is not None:
             if self.neg is None:
@@ -118,7 +129,18 @@ class LogHistogram:
         self.count += other.count
 
     def quantiles(self, qs: np.ndarray) -> np.ndarray:
-        """Quantiles ``(len(qs), n_series)`` (rank ``q * (count - 1)``, nearest bin's value)."""
+        """Quantiles ``(len(qs), n_series)`` (rank ``q * (count - 1)``, nearest bin's value).
+
+        Parameters
+        ----------
+        qs
+            Probabilities in 0..1.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(qs), n_series)``.
+        """
         qs = np.asarray(qs, dtype=float)
         mids = 2 * self.gamma ** (np.arange(self.n_bins) + self.k_min) / (self.gamma + 1)
         # order: negatives (largest magnitude first), zeros, positives (ascending)

@@ -139,7 +139,13 @@ class Design:
         return list(dict.fromkeys(r.group.parameter for r in self._resolved))
 
     def group_columns(self) -> dict[str, list[int]]:
-        """Column positions of each group (for grouped sensitivity analysis)."""
+        """Column positions of each group (for grouped sensitivity analysis).
+
+        Returns
+        -------
+        dict
+            Group name -> column positions in the draws.
+        """
         out, k = {}, 0
         for r in self._resolved:
             out[r.group.name] = list(range(k, k + len(r.columns)))
@@ -151,6 +157,16 @@ class Design:
 
         Inverse CDFs (scipy's beta for PERT takes ~1 microsecond a value) run
         on all cores over slices of members; the result does not depend on the slicing.
+
+        Parameters
+        ----------
+        u
+            Uniform draws ``(members, columns)`` in 0..1.
+
+        Returns
+        -------
+        dict
+            Group name -> values ``(members, 1 or elements)`` in the parameter's unit.
         """
         u = np.clip(u, 1e-12, 1 - 1e-12)  # open interval: ppf(0 or 1) is infinite for unbounded laws
         jobs, k = [], 0
@@ -178,6 +194,20 @@ class Design:
         ``counts`` (if given) accumulates how many values were clipped to a
         parameter's range or rescaled by a sum constraint; ``drawn`` passes
         :meth:`values` already computed for ``u``.
+
+        Parameters
+        ----------
+        u
+            Uniform draws ``(members, columns)`` in 0..1.
+        counts
+            Parameter name -> values clipped or rescaled, added to.
+        drawn
+            :meth:`values` of ``u``, if already computed.
+
+        Returns
+        -------
+        dict
+            Parameter name -> values ``(members, n)`` in the parameter's unit.
         """
         m = u.shape[0]
         params = {p.name: p for p in self.spec.params}

@@ -25,18 +25,53 @@ Term = tuple[Scatter, np.ndarray, float]
 
 
 def col_major(a: np.ndarray) -> np.ndarray:
-    """Column-major copy of a member-varying 2-D array (matches the state layout)."""
+    """Column-major copy of a member-varying 2-D array (matches the state layout).
+
+    Parameters
+    ----------
+    a
+        Values, ``(members, n)`` or a shared row ``(1, n)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``a`` itself when it has one row or is not 2-D, else a Fortran-ordered copy.
+    """
     return np.asfortranarray(a) if a.ndim == 2 and a.shape[0] > 1 else a
 
 
 def full(a: np.ndarray, n: int) -> np.ndarray:
-    """``a`` ``(rows, 1 or n)`` broadcast to ``(rows, n)``."""
+    """``a`` ``(rows, 1 or n)`` broadcast to ``(rows, n)``.
+
+    Parameters
+    ----------
+    a, n
+        Values ``(rows, 1)`` or ``(rows, n)``, and the number of columns wanted.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(rows, n)``, a read-only broadcast view when ``a`` has one column.
+    """
     a = np.asarray(a, dtype=float)
     return a if a.shape[1] == n else np.broadcast_to(a, (a.shape[0], n))
 
 
 def compact(scatter: Scatter, v: np.ndarray) -> np.ndarray:
-    """Reduce per-element values ``(members, n)`` to what ``scatter`` adds."""
+    """Reduce per-element values ``(members, n)`` to what ``scatter`` adds.
+
+    Parameters
+    ----------
+    scatter
+        Where the values go in the state.
+    v
+        Per-element values ``(members, n)`` (people, or people per step).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(members,)`` for a single target, ``(members, segments)`` for segments, else ``v``.
+    """
     if scatter.kind == "single":
         return v.sum(axis=1)
     if scatter.kind == "segments":
@@ -45,7 +80,19 @@ def compact(scatter: Scatter, v: np.ndarray) -> np.ndarray:
 
 
 def apply(scatter: Scatter, out: np.ndarray, c: np.ndarray, sign: float = 1.0) -> None:
-    """Add (``sign`` 1) or subtract (-1) compact values into the state columns of ``scatter``."""
+    """Add (``sign`` 1) or subtract (-1) compact values into the state columns of ``scatter``.
+
+    Parameters
+    ----------
+    scatter
+        Where the values go in the state.
+    out
+        The state or its increment ``(members, stocks)`` (people), changed in place.
+    c
+        Compact values from :func:`compact`.
+    sign
+        ``1.0`` to add, ``-1.0`` to subtract.
+    """
     if scatter.kind == "slice":
         if sign > 0:
             out[:, scatter.slice] += c
@@ -63,7 +110,15 @@ def apply(scatter: Scatter, out: np.ndarray, c: np.ndarray, sign: float = 1.0) -
 
 
 def apply_all(pending: list[Term], out: np.ndarray) -> None:
-    """Apply every term of ``pending`` to ``out`` ``(members, stocks)``, in order."""
+    """Apply every term of ``pending`` to ``out`` ``(members, stocks)``, in order.
+
+    Parameters
+    ----------
+    pending
+        Terms ``(scatter, values, sign)`` waiting to be applied.
+    out
+        The state or its increment (people), changed in place.
+    """
     for sc, c, sign in pending:
         apply(sc, out, c, sign)
 
@@ -109,6 +164,16 @@ class Plan:
 
         A gather writes into the buffer (a block copy per element in the
         column-major layout ``x``; ``xt`` is ``x.T``); a contiguous range is a view.
+
+        Parameters
+        ----------
+        x, xt
+            The state ``(members, stocks)`` in column-major layout, and its transpose.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(members, n)`` (people): the plan's buffer or a view of ``x``.
         """
         if self.gather:
             np.take(xt, self.block.of, axis=0, out=self.buf.T)
@@ -116,7 +181,20 @@ class Plan:
         return x[:, self.block.of_slice]
 
     def values(self, x: np.ndarray, xt: np.ndarray, c: np.ndarray) -> np.ndarray:
-        """Flow values ``c * level`` in the plan's buffer (people per month, or per step for ``c`` x dt)."""
+        """Flow values ``c * level`` in the plan's buffer (people per month, or per step for ``c`` x dt).
+
+        Parameters
+        ----------
+        x, xt
+            The state ``(members, stocks)`` and its transpose.
+        c
+            Coefficients ``(1 or members, n)`` (per month, or per step when multiplied by dt).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(members, n)``, the plan's buffer.
+        """
         return np.multiply(self.levels(x, xt), c, out=self.buf)
 
     def terms(self, v: np.ndarray, pending: list[Term]) -> None:
@@ -125,13 +203,28 @@ class Plan:
         The source and tally values are copies, apart from the buffer: the Euler
         step's recording context may evaluate the flow again before the terms are
         applied.
+
+        Parameters
+        ----------
+        v
+            Flow values ``(members, n)`` (people per step).
+        pending
+            Terms ``(scatter, values, sign)``, appended to.
         """
         for sc, sign, copy in self.scatters:
             c = compact(sc, v)
             pending.append((sc, c.copy() if copy else c, sign))
 
     def add(self, v: np.ndarray, out: np.ndarray) -> None:
-        """Add flow values ``v`` into ``out`` at once: into the target, out of the source, into tallies."""
+        """Add flow values ``v`` into ``out`` at once: into the target, out of the source, into tallies.
+
+        Parameters
+        ----------
+        v
+            Flow values ``(members, n)`` (people per step).
+        out
+            The state increment ``(members, stocks)`` (people), changed in place.
+        """
         for sc, sign, _ in self.scatters:
             apply(sc, out, compact(sc, v), sign)
 
@@ -140,6 +233,15 @@ class Plan:
 
         ``c`` is the coefficient x dt; a family with only a target is summed
         straight into it (a dot product or the pre-weighted aggregation).
+
+        Parameters
+        ----------
+        x, xt
+            The state ``(members, stocks)`` before the step, and its transpose.
+        c
+            Coefficients x dt, ``(1 or members, n)`` (per step).
+        pending
+            Terms ``(scatter, values, sign)``, appended to.
         """
         sc = self.block.dst_scatter
         if self.only_dst and sc is not None:
@@ -179,11 +281,23 @@ class Sink:
         self.cum_in = np.zeros(x.shape[0])
 
     def add(self, v: np.ndarray) -> None:
-        """Count people flowing in this step, ``v`` ``(members, n)`` (people per step)."""
+        """Count people flowing in this step, ``v`` ``(members, n)`` (people per step).
+
+        Parameters
+        ----------
+        v
+            ``(members, n)`` (people per step).
+        """
         self.cum_in = self.cum_in + v.sum(axis=1)
 
     def recover(self, x: np.ndarray) -> None:
-        """Write the sink's level into ``x`` from conservation of people."""
+        """Write the sink's level into ``x`` from conservation of people.
+
+        Parameters
+        ----------
+        x
+            The state ``(members, stocks)`` (people), changed in place.
+        """
         x[:, self.col] = 0.0
         x[:, self.col] = self.people0 + self.cum_in - x.sum(axis=1)
 

@@ -43,7 +43,18 @@ class CoefCache:
         self.coef: dict[str, np.ndarray] = {}
 
     def get(self, params: Mapping[str, np.ndarray], name: str) -> np.ndarray | None:
-        """The kept coefficient of ``name`` if it is valid for ``params``, else ``None``."""
+        """The kept coefficient of ``name`` if it is valid for ``params``, else ``None``.
+
+        Parameters
+        ----------
+        params, name
+            The parameters ``(members, ...)`` of the step, and a transfer family's name.
+
+        Returns
+        -------
+        numpy.ndarray or None
+            ``(1 or members, n)`` (per month).
+        """
         if self.alone or self.params is not params:
             return None
         return self.coef.get(name)
@@ -102,11 +113,32 @@ class Chunk:
         self.sink: Sink | None = None
 
     def params_at(self, t: float) -> Mapping[str, np.ndarray]:
-        """Every parameter at time ``t`` (months)."""
+        """Every parameter at time ``t`` (months).
+
+        Parameters
+        ----------
+        t
+            Time (months).
+
+        Returns
+        -------
+        Mapping
+            Parameter name -> values ``(1 or members, ...)``.
+        """
         return self.params if self.param_at is None else self.param_at(t)
 
     def context(self, t: float, x: np.ndarray) -> Context:
-        """A new context at time ``t`` (months) for state ``x``."""
+        """A new context at time ``t`` (months) for state ``x``.
+
+        Parameters
+        ----------
+        t, x
+            Time (months) and the state ``(members, stocks)`` (people).
+
+        Returns
+        -------
+        Context
+        """
         return Context(self.params_at(t), t, x, static=self.static, varying=self.varying, dt=self.dt)
 
     def step_context(self, x: np.ndarray, t: float) -> tuple[Mapping[str, np.ndarray], Context]:
@@ -114,6 +146,16 @@ class Chunk:
 
         The context the recording just used at this time, if any (its cached
         auxiliaries and coefficients are this step's too), else a new one.
+
+        Parameters
+        ----------
+        x, t
+            The state ``(members, stocks)`` (people) and the time (months).
+
+        Returns
+        -------
+        tuple
+            ``(params, context)``.
         """
         p = self.params_at(t)
         ctx, self.reported = self.reported, None
@@ -122,13 +164,36 @@ class Chunk:
         return p, ctx
 
     def dynamic_coef(self, ctx: Context) -> dict[str, np.ndarray]:
-        """Coefficients (per month) of the families that change during the run, in ``ctx``."""
+        """Coefficients (per month) of the families that change during the run, in ``ctx``.
+
+        Parameters
+        ----------
+        ctx
+            The step's context.
+
+        Returns
+        -------
+        dict
+            Family name -> ``(1 or members, n)`` coefficients (per month), column-major.
+        """
         return {b.name: col_major(full(b.coef.eval(ctx), len(b.of))) for b in self.dynamic_t}
 
     def add_plans(self, blocks: Sequence[TransferBlock], dt_coef: Mapping[str, np.ndarray]) -> list[Plan]:
         """Plan every transfer family (folding in ``dt_coef``, static coefficients x dt, where given).
 
         The plans are kept in :attr:`plans` for the recording; those of ``blocks`` are returned.
+
+        Parameters
+        ----------
+        blocks
+            The families whose plans to return.
+        dt_coef
+            Family name -> static coefficient x dt (per step).
+
+        Returns
+        -------
+        list of Plan
+            The plans of ``blocks``, in order.
         """
         for b in self.cm.transfers:
             self.plans[b.name] = Plan(b, self.m, dt_coef.get(b.name))
@@ -148,6 +213,11 @@ def loss_of(coefs: Mapping[str, np.ndarray], blocks: Sequence[TransferBlock], n_
         The families to sum (those without a loss are skipped), in this order.
     n_stocks
         Stocks in the state.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(rows, stocks)`` (per month), Fortran-ordered; ``rows`` is 1 or members.
     """
     rows = max([1, *(coefs[b.name].shape[0] for b in blocks if b.loss)])
     loss = np.zeros((rows, n_stocks), order="F")
@@ -205,6 +275,17 @@ def movers(cm: CompiledModel, sink: Sink | None) -> list[TransferBlock]:
     """Transfer families a generic step moves people with, beyond their loss from the source.
 
     Families whose only effect is a loss into a sink recovered from conservation are left out.
+
+    Parameters
+    ----------
+    cm
+        The compiled model.
+    sink
+        The sink recovered from conservation of people, if any.
+
+    Returns
+    -------
+    list of TransferBlock
     """
     return [
         b

@@ -48,7 +48,17 @@ class EulerGeneric(Stepper[EulerState]):
     recovers_sink = True
 
     def init(self, chunk: Chunk) -> EulerState:
-        """Fold static coefficients x dt into plans, their losses into ``keep`` (see :meth:`Stepper.init`)."""
+        """Fold static coefficients x dt into plans, their losses into ``keep`` (see :meth:`Stepper.init`).
+
+        Parameters
+        ----------
+        chunk
+            The chunk of members to run.
+
+        Returns
+        -------
+        EulerState
+        """
         cm, dt = chunk.cm, chunk.dt
         loss_static = loss_of(chunk.static_coef, chunk.static_t, cm.n_stocks)
         dyn_loss = any(b.loss for b in chunk.dynamic_t)
@@ -68,7 +78,17 @@ class EulerGeneric(Stepper[EulerState]):
         )
 
     def step(self, state: EulerState, x: np.ndarray, t: float) -> None:
-        """Advance ``x`` (people) in place from ``t`` to ``t + dt`` (months); see :meth:`Stepper.step`."""
+        """Advance ``x`` (people) in place from ``t`` to ``t + dt`` (months); see :meth:`Stepper.step`.
+
+        Parameters
+        ----------
+        state
+            From :meth:`init`.
+        x
+            The state ``(members, stocks)`` (people), column-major.
+        t
+            Time at the start of the step (months).
+        """
         chunk = state.chunk
         dt = chunk.dt
         p, ctx = chunk.step_context(x, t)
@@ -106,7 +126,17 @@ class EulerMatrix(Stepper[MatrixState]):
     """Euler step by one constant sparse matrix (no coefficient varies by member or in time)."""
 
     def init(self, chunk: Chunk) -> MatrixState:
-        """Build ``I + dt J`` (:attr:`Chunk.constant` must hold; see :meth:`Stepper.init`)."""
+        """Build ``I + dt J`` (:attr:`Chunk.constant` must hold; see :meth:`Stepper.init`).
+
+        Parameters
+        ----------
+        chunk
+            The chunk of members to run.
+
+        Returns
+        -------
+        MatrixState
+        """
         from scipy import sparse
 
         cm = chunk.cm
@@ -115,7 +145,17 @@ class EulerMatrix(Stepper[MatrixState]):
         return MatrixState(chunk, step_matrix, Inflows(cm, tally=False))
 
     def step(self, state: MatrixState, x: np.ndarray, t: float) -> None:
-        """Advance ``x`` (people) in place from ``t`` to ``t + dt`` (months); see :meth:`Stepper.step`."""
+        """Advance ``x`` (people) in place from ``t`` to ``t + dt`` (months); see :meth:`Stepper.step`.
+
+        Parameters
+        ----------
+        state
+            From :meth:`init`.
+        x
+            The state ``(members, stocks)`` (people).
+        t
+            Time at the start of the step (months).
+        """
         chunk = state.chunk
         ctx = chunk.context(t, x)
         # inflows may depend on the state: evaluate them all before the state changes

@@ -157,12 +157,32 @@ class EulerFused(Stepper[FusedState]):
     recovers_sink = True
 
     def init(self, chunk: Chunk) -> FusedState:
-        """Build the fused buffers with the static coefficients x dt (see :meth:`Stepper.init`)."""
+        """Build the fused buffers with the static coefficients x dt (see :meth:`Stepper.init`).
+
+        Parameters
+        ----------
+        chunk
+            The chunk of members to run.
+
+        Returns
+        -------
+        FusedState
+        """
         fused = _Fused(chunk.cm, chunk.m, chunk.dt, chunk.static_coef, chunk.dynamic_t)
         return FusedState(chunk, fused, Inflows(chunk.cm, sink=chunk.sink))
 
     def step(self, state: FusedState, x: np.ndarray, t: float) -> None:
-        """Advance ``x`` (people) in place from ``t`` to ``t + dt`` (months); see :meth:`Stepper.step`."""
+        """Advance ``x`` (people) in place from ``t`` to ``t + dt`` (months); see :meth:`Stepper.step`.
+
+        Parameters
+        ----------
+        state
+            From :meth:`init`.
+        x
+            The state ``(members, stocks)`` (people).
+        t
+            Time at the start of the step (months).
+        """
         chunk, fused = state.chunk, state.fused
         p, ctx = chunk.step_context(x, t)
         dynamic_t, last = chunk.dynamic_t, chunk.last

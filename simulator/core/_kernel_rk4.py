@@ -88,12 +88,32 @@ class RK4(Stepper[RK4State]):
         self.matrix = matrix
 
     def init(self, chunk: Chunk) -> RK4State:
-        """Build the derivative: the operator, or the families' plans and losses (see ``Stepper.init``)."""
+        """Build the derivative: the operator, or the families' plans and losses (see ``Stepper.init``).
+
+        Parameters
+        ----------
+        chunk
+            The chunk of members to run.
+
+        Returns
+        -------
+        RK4State
+        """
         deriv = _OperatorDerivative(chunk) if self.matrix else _FamilyDerivative(chunk)
         return RK4State(chunk.dt, deriv)
 
     def step(self, state: RK4State, x: np.ndarray, t: float) -> None:
-        """Advance ``x`` (people) in place from ``t`` to ``t + dt`` (months); see :meth:`Stepper.step`."""
+        """Advance ``x`` (people) in place from ``t`` to ``t + dt`` (months); see :meth:`Stepper.step`.
+
+        Parameters
+        ----------
+        state
+            From :meth:`init`.
+        x
+            The state ``(members, stocks)`` (people).
+        t
+            Time at the start of the step (months).
+        """
         dt, deriv = state.dt, state.derivative
         k1 = deriv(x, t)
         k2 = deriv(x + (0.5 * dt) * k1, t + 0.5 * dt)

@@ -52,7 +52,12 @@ class ModelKind(Protocol):
     kind: str
 
     def ensemble_outputs(self) -> tuple[OutputDef, ...]:
-        """Outputs an ensemble reduces by default (per member, per month)."""
+        """Outputs an ensemble reduces by default (per member, per month).
+
+        Returns
+        -------
+        tuple of OutputDef
+        """
         ...
 
     def sensitivity_outputs(self, variables: Sequence[str] | None = None) -> tuple[OutputDef, ...]:
@@ -60,15 +65,41 @@ class ModelKind(Protocol):
 
         Outputs that keep a dimension (a surge model's services) are analysed element
         by element; scalar outputs one by one (see :mod:`simulator.analysis._sensitivity`).
+
+        Parameters
+        ----------
+        variables
+            Names of the model's variables to measure instead of its defaults.
+
+        Returns
+        -------
+        tuple of OutputDef
         """
         ...
 
     def reported_data(self, times: np.ndarray) -> dict[str, tuple]:
-        """Data reported beside a run at ``times`` (e.g. a surge model's demand sheet)."""
+        """Data reported beside a run at ``times`` (e.g. a surge model's demand sheet).
+
+        Parameters
+        ----------
+        times
+            The reported times (months).
+
+        Returns
+        -------
+        dict
+            Name -> ``(dims, values)``, as for an :class:`xarray.Dataset` variable.
+        """
         ...
 
     def result_attrs(self) -> dict[str, str]:
-        """Attributes a results dataset carries for this model."""
+        """Attributes a results dataset carries for this model.
+
+        Returns
+        -------
+        dict
+            Attribute name -> value.
+        """
         ...
 
     # appraisal of interventions (simulator.analysis._appraisal): the kernel it runs on
@@ -76,29 +107,90 @@ class ModelKind(Protocol):
     appraisal_allow_matrix: bool | None
 
     def with_diversion_paths(self, interventions: Sequence[Any]) -> ModelKind:
-        """The model with a zero-weight path for every diversion target that has none."""
+        """The model with a zero-weight path for every diversion target that has none.
+
+        Parameters
+        ----------
+        interventions
+            The interventions to appraise.
+
+        Returns
+        -------
+        ModelKind
+        """
         ...
 
     def appraisal_check(self, interventions: Sequence[Any]) -> None:
-        """Raise ``ValueError`` if this kind cannot cost ``interventions``."""
+        """Raise ``ValueError`` if this kind cannot cost ``interventions``.
+
+        Parameters
+        ----------
+        interventions
+            The interventions to appraise.
+        """
         ...
 
     def reach_flows(self, reach: str) -> tuple[str, ...]:
-        """Flows that count the people an intervention reaches (``referrals``, ``starts``...)."""
+        """Flows that count the people an intervention reaches (``referrals``, ``starts``...).
+
+        Parameters
+        ----------
+        reach
+            What an intervention reaches (``"referrals"``, ``"starts"`` ...).
+
+        Returns
+        -------
+        tuple of str
+            Flow names (people per month).
+        """
         ...
 
     def appraisal_measures(self, outcomes: Sequence[str] | None = None) -> AppraisalMeasures:
-        """What an appraisal records of each run and the per-member figures it keeps."""
+        """What an appraisal records of each run and the per-member figures it keeps.
+
+        Parameters
+        ----------
+        outcomes
+            Outcome names to record beside the defaults.
+
+        Returns
+        -------
+        AppraisalMeasures
+        """
         ...
 
     def appraisal_reduce(
         self, raw: Mapping[str, np.ndarray], measures: AppraisalMeasures
     ) -> dict[str, np.ndarray]:
-        """Per-member figures of a chunk of members from their recorded series."""
+        """Per-member figures of a chunk of members from their recorded series.
+
+        Parameters
+        ----------
+        raw
+            Recorded series by name, ``(members, times, ...)``.
+        measures
+            What :meth:`appraisal_measures` asked to record.
+
+        Returns
+        -------
+        dict
+            Figure name -> ``(members, ...)`` values.
+        """
         ...
 
     def member_figures(
         self, values: Mapping[str, np.ndarray]
     ) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
-        """Per-member figures that do not depend on the package (e.g. population by group)."""
+        """Per-member figures that do not depend on the package (e.g. population by group).
+
+        Parameters
+        ----------
+        values
+            Parameter and derived values by name, ``(members, ...)``.
+
+        Returns
+        -------
+        dict
+            Figure name -> ``(dims, (members, ...) values)``.
+        """
         ...

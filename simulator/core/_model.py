@@ -94,6 +94,11 @@ class Model:
     def reported_data(self, times: np.ndarray) -> dict[str, tuple]:
         """Data reported beside a run at ``times`` (none for a generic model).
 
+        Parameters
+        ----------
+        times
+            The reported times (months).
+
         Returns
         -------
         dict
@@ -102,7 +107,13 @@ class Model:
         return {}
 
     def result_attrs(self) -> dict[str, str]:
-        """Attributes a results dataset carries for this model (none for a generic model)."""
+        """Attributes a results dataset carries for this model (none for a generic model).
+
+        Returns
+        -------
+        dict
+            Empty.
+        """
         return {}
 
     # ------------------------------------------------------------------ appraisal of interventions
@@ -134,6 +145,11 @@ class Model:
     def appraisal_check(self, interventions: Sequence[Any]) -> None:
         """Check that the appraisal can cost ``interventions``: per-person costs need people to count.
 
+        Parameters
+        ----------
+        interventions
+            The interventions to appraise.
+
         Raises
         ------
         ValueError
@@ -148,6 +164,11 @@ class Model:
 
     def reach_flows(self, reach: str) -> tuple[str, ...]:
         """Flows that count the people an intervention reaches (none in a generic model).
+
+        Parameters
+        ----------
+        reach
+            What an intervention reaches (``"referrals"``, ``"starts"`` ...).
 
         Returns
         -------
@@ -204,6 +225,11 @@ class Model:
     ) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
         """Per-member figures that do not depend on the package (none for a generic model).
 
+        Parameters
+        ----------
+        values
+            Parameter and derived values by name, ``(members or 1, ...)``.
+
         Returns
         -------
         dict
@@ -213,7 +239,19 @@ class Model:
 
 
 def compiled_model(spec: ModelSpec, kind: str, path: Path | None, problems: Problems) -> Model | None:
-    """A model compiled now, so structural errors surface at load as problems (``None`` if any)."""
+    """A model compiled now, so structural errors surface at load as problems (``None`` if any).
+
+    Parameters
+    ----------
+    spec, kind, path
+        The model specification, its kind (``"generic"``, ``"surge"`` ...) and the file it came from.
+    problems
+        Collects the structural errors and warnings.
+
+    Returns
+    -------
+    Model or None
+    """
     model = Model(spec, kind=kind, path=path, warnings=problems.warnings)
     try:
         model.compiled  # noqa: B018 - compiling is the check

@@ -287,7 +287,22 @@ def _uncertainty(
 def uncertainty_groups(
     loc: Located | None, problems: Problems, field: str = "uncertainty"
 ) -> list[UncertaintyGroup]:
-    """Uncertainty groups of a scenario's ``uncertainty:`` (or a calibration's ``parameters:``)."""
+    """Uncertainty groups of a scenario's ``uncertainty:`` (or a calibration's ``parameters:``).
+
+    Parameters
+    ----------
+    loc
+        The located list (``None`` when the field is absent).
+    problems
+        Collects what is wrong.
+    field
+        The field's name, for problems.
+
+    Returns
+    -------
+    list of UncertaintyGroup
+        The valid groups.
+    """
     if loc is None:
         return []
     if not isinstance(loc.value, list):

@@ -82,6 +82,10 @@ class SurgeModel(Model):
             over the horizon.
         months
             Horizon the generated curves cover (default: the model's).
+
+        Returns
+        -------
+        SurgeModel
         """
         t = self.tables
         horizon = max(months or t.months, t.months)
@@ -168,6 +172,11 @@ class SurgeModel(Model):
     def sensitivity_outputs(self, variables: Sequence[str] | None = None) -> tuple[OutputDef, ...]:
         """Referrals and caseload per service (``variables`` picks a model's own variables instead).
 
+        Parameters
+        ----------
+        variables
+            Names of the model's own variables to measure instead.
+
         Returns
         -------
         tuple of OutputDef
@@ -233,7 +242,13 @@ class SurgeModel(Model):
         return self.with_tables(SurgeTables(**{**self.tables.__dict__, "c2t": c2t}))
 
     def appraisal_check(self, interventions: Sequence[Any]) -> None:
-        """Every cost can be counted in a surge model (its population, referrals and starts)."""
+        """Every cost can be counted in a surge model (its population, referrals and starts).
+
+        Parameters
+        ----------
+        interventions
+            The interventions to appraise.
+        """
 
     def reach_flows(self, reach: str) -> tuple[str, ...]:
         """Flows that count people reached: ``new_referral`` for referrals, else the treatment starts.
@@ -314,6 +329,11 @@ class SurgeModel(Model):
         self, values: Mapping[str, np.ndarray]
     ) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
         """Each member's population by group (``size``, drawn or the model's).
+
+        Parameters
+        ----------
+        values
+            Drawn parameter values by name, ``(members, ...)``.
 
         Returns
         -------

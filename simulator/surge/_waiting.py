@@ -75,7 +75,17 @@ CAPACITY_COLUMNS = {
 
 
 def has_capacity(ds: xr.Dataset) -> bool:
-    """Whether ``ds`` is a run of a model with waiting lists."""
+    """Whether ``ds`` is a run of a model with waiting lists.
+
+    Parameters
+    ----------
+    ds
+        A run's results dataset.
+
+    Returns
+    -------
+    bool
+    """
     return "waiting_all" in ds
 
 
@@ -98,7 +108,18 @@ def _ratio(num: xr.DataArray, den: xr.DataArray, floor: float, empty: float) -> 
 
 
 def escalation_map(ds: xr.Dataset) -> dict[str, str]:
-    """Which service each capacitated service's waiters escalate to (from the run's attributes)."""
+    """Which service each capacitated service's waiters escalate to (from the run's attributes).
+
+    Parameters
+    ----------
+    ds
+        A run's results dataset.
+
+    Returns
+    -------
+    dict
+        Service -> the service its waiters escalate to.
+    """
     raw = ds.attrs.get("escalates_to")
     return json.loads(raw) if raw else {}
 
@@ -218,7 +239,19 @@ def capacity_summary(ds: xr.Dataset, member: int | None = 0) -> pd.DataFrame:
 
 
 def format_capacity_summary(df: pd.DataFrame, top: int | None = None) -> str:
-    """The capacity table as aligned text (thousands separators, one decimal for waits and shares)."""
+    """The capacity table as aligned text (thousands separators, one decimal for waits and shares).
+
+    Parameters
+    ----------
+    df
+        The capacity table (one row per capacitated service).
+    top
+        Show only the first ``top`` rows.
+
+    Returns
+    -------
+    str
+    """
     show = df.head(top) if top else df
     cols = [c for c in CAPACITY_COLUMNS if c in show.columns]
     fmt = {}

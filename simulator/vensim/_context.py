@@ -65,39 +65,130 @@ class ImportContext(Protocol):
     dt: float
 
     def var_by_ref(self, ref: str, owner: str) -> Var:
-        """The variable a reference in an equation names."""
+        """The variable a reference in an equation names.
+
+        Parameters
+        ----------
+        ref, owner
+            The reference as written, and the variable whose equation has it (for the error message).
+
+        Returns
+        -------
+        Var
+        """
         ...
 
     def value_of(self, var: Var, mode: str, owner: str) -> Expr:
-        """What a bare reference to ``var`` means in ``mode`` (dynamic or initial)."""
+        """What a bare reference to ``var`` means in ``mode`` (dynamic or initial).
+
+        Parameters
+        ----------
+        var, mode, owner
+            The variable, ``"dynamic"`` or ``"initial"``, and the variable whose equation refers to it.
+
+        Returns
+        -------
+        Expr
+        """
         ...
 
     def position(self, ref: str) -> Expr | None:
-        """A subscript range or element as a number (its position), or ``None``."""
+        """A subscript range or element as a number (its position), or ``None``.
+
+        Parameters
+        ----------
+        ref
+            A name in an equation.
+
+        Returns
+        -------
+        Expr or None
+        """
         ...
 
     def piece_values(self, var: Var, piece: Piece) -> str:
-        """A hidden parameter holding one equation's table of numbers."""
+        """A hidden parameter holding one equation's table of numbers.
+
+        Parameters
+        ----------
+        var, piece
+            The variable and the equation whose numbers to hold.
+
+        Returns
+        -------
+        str
+            The hidden parameter's name.
+        """
         ...
 
     def inline_table(self, var: Var, lookups: object) -> str:
-        """A table parameter for a WITH LOOKUP in ``var``'s equation."""
+        """A table parameter for a WITH LOOKUP in ``var``'s equation.
+
+        Parameters
+        ----------
+        var, lookups
+            The variable and its parsed WITH LOOKUP.
+
+        Returns
+        -------
+        str
+            The table parameter's name.
+        """
         ...
 
     def depends_on_run(self, e: Expr) -> bool:
-        """Whether an expression changes during a run."""
+        """Whether an expression changes during a run.
+
+        Parameters
+        ----------
+        e
+            A translated expression.
+
+        Returns
+        -------
+        bool
+        """
         ...
 
     def constant_value(self, e: Expr, what: str) -> float:
-        """The number a parameter-only scalar expression gives with the default values."""
+        """The number a parameter-only scalar expression gives with the default values.
+
+        Parameters
+        ----------
+        e, what
+            The expression, and what it is for (for the error message).
+
+        Returns
+        -------
+        float
+        """
         ...
 
     def hidden_names(self, var: Var, kind: str, order: int) -> list[str]:
-        """Fresh names for one stateful call's stages."""
+        """Fresh names for one stateful call's stages.
+
+        Parameters
+        ----------
+        var, kind, order
+            The variable, the function's kind and how many stages it has.
+
+        Returns
+        -------
+        list of str
+            ``order`` names.
+        """
         ...
 
     def add_hidden_stock(self, name: str, var: Var, piece: Piece, initial: Expr, rate: Expr) -> None:
-        """A hidden stock on the elements of ``piece`` with one net inflow."""
+        """A hidden stock on the elements of ``piece`` with one net inflow.
+
+        Parameters
+        ----------
+        name, var, piece
+            The stock's name, and the variable and equation it belongs to.
+        initial, rate
+            Its initial value and net inflow (per time unit of the model).
+        """
         ...
 
 
@@ -110,13 +201,38 @@ class EquationTranslator(Protocol):
     mode: str
 
     def tr(self, node: object) -> Result:
-        """Translate one node; the expression and its ``!`` dimensions."""
+        """Translate one node; the expression and its ``!`` dimensions.
+
+        Parameters
+        ----------
+        node
+            A parsed equation node.
+
+        Returns
+        -------
+        Result
+        """
         ...
 
     def top(self, node: object) -> Expr:
-        """Translate a whole right-hand side."""
+        """Translate a whole right-hand side.
+
+        Parameters
+        ----------
+        node
+            The parsed right-hand side.
+
+        Returns
+        -------
+        Expr
+        """
         ...
 
     def at_start(self) -> EquationTranslator:
-        """A translator of the same equation in ``initial`` mode (values at INITIAL TIME)."""
+        """A translator of the same equation in ``initial`` mode (values at INITIAL TIME).
+
+        Returns
+        -------
+        EquationTranslator
+        """
         ...

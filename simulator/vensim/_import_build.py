@@ -32,7 +32,12 @@ class Importer(ImportState):
 
     # ------------------------------------------------------------------ reading
     def build(self) -> ModelSpec | None:
-        """The spec, or ``None`` with the problems recorded."""
+        """The spec, or ``None`` with the problems recorded.
+
+        Returns
+        -------
+        ModelSpec or None
+        """
         sections = list(self.abstract.sections)
         main = next((s for s in sections if s.type == "main"), None)
         for s in sections:

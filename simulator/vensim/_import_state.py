@@ -62,7 +62,17 @@ class ImportState:
 
     # ------------------------------------------------------------------ variables
     def var_by_ref(self, ref: str, owner: str) -> Var:
-        """The variable a reference in an equation names."""
+        """The variable a reference in an equation names.
+
+        Parameters
+        ----------
+        ref, owner
+            The reference as written, and the variable whose equation has it (for the error message).
+
+        Returns
+        -------
+        Var
+        """
         var = self.vars_by_ref.get(normal(ref))
         if var is None:
             raise SubscriptError(f"{owner}: unknown name {ref!r}")
@@ -78,7 +88,17 @@ class ImportState:
         return Space(dims, piece.coords) if dims else SCALAR
 
     def value_of(self, var: Var, mode: str, owner: str) -> Expr:
-        """What a bare reference to ``var`` means in ``mode`` (dynamic or initial)."""
+        """What a bare reference to ``var`` means in ``mode`` (dynamic or initial).
+
+        Parameters
+        ----------
+        var, mode, owner
+            The variable, ``"dynamic"`` or ``"initial"``, and the variable whose equation refers to it.
+
+        Returns
+        -------
+        Expr
+        """
         if var.kind in ("constant", "lookup") or mode == "dynamic":
             return Ref(var.ident)
         if var.kind == "stock":
@@ -88,7 +108,18 @@ class ImportState:
         return Ref(self.init_aux(var))
 
     def dynamic_exprs(self, var: Var) -> list[Expr]:
-        """The translated equations of an auxiliary (translated once)."""
+        """The translated equations of an auxiliary (translated once).
+
+        Parameters
+        ----------
+        var
+            An auxiliary.
+
+        Returns
+        -------
+        list of Expr
+            One expression per equation piece.
+        """
         if var.dyn is None:
             self._translating.add(var.ident)
             try:
@@ -109,7 +140,18 @@ class ImportState:
         return False
 
     def position(self, ref: str) -> Expr | None:
-        """A subscript range (each element's position, 1, 2, ...) or element (its position) as a number."""
+        """A subscript range (each element's position, 1, 2, ...) or element (its position) as a number.
+
+        Parameters
+        ----------
+        ref
+            A name in an equation.
+
+        Returns
+        -------
+        Expr or None
+            ``None`` when ``ref`` is neither a range nor an element.
+        """
         key = normal(ref)
         sub = self.sub
         if key in sub.elements:
@@ -129,7 +171,18 @@ class ImportState:
         return None
 
     def piece_values(self, var: Var, piece: Piece) -> str:
-        """A hidden parameter holding one equation's table of numbers (in a mixed definition)."""
+        """A hidden parameter holding one equation's table of numbers (in a mixed definition).
+
+        Parameters
+        ----------
+        var, piece
+            The variable and the equation whose numbers to hold.
+
+        Returns
+        -------
+        str
+            The hidden parameter's name.
+        """
         name = self.ns.fresh(var.ident + HIDDEN + "values")
         v = np.asarray(piece.ast, dtype=float).reshape(-1)
         space = self.piece_space(var, piece)
@@ -139,7 +192,17 @@ class ImportState:
         return name
 
     def is_static(self, var: Var, seen: frozenset[str] = frozenset()) -> bool:
-        """Whether an auxiliary depends on parameters only (not on stocks or time)."""
+        """Whether an auxiliary depends on parameters only (not on stocks or time).
+
+        Parameters
+        ----------
+        var, seen
+            The variable, and the names on the path so far (a loop counts as static).
+
+        Returns
+        -------
+        bool
+        """
         if var.kind in ("constant", "lookup"):
             return True
         if var.kind == "stock":
@@ -163,7 +226,18 @@ class ImportState:
         return ok
 
     def init_aux(self, var: Var) -> str:
-        """A hidden derived value holding ``var`` at INITIAL TIME."""
+        """A hidden derived value holding ``var`` at INITIAL TIME.
+
+        Parameters
+        ----------
+        var
+            An auxiliary that changes during a run.
+
+        Returns
+        -------
+        str
+            The hidden derived value's name.
+        """
         if var.ident in self._init_aux:
             return self._init_aux[var.ident]
         if var.ident in self._init_active:
@@ -202,20 +276,50 @@ class ImportState:
         self.params.append(Param(name, space, values, unit, f"{self.path.name}: lookup {desc!r}", desc))
 
     def inline_table(self, var: Var, lookups) -> str:
-        """A table parameter for a WITH LOOKUP in ``var``'s equation (``<variable>_lookup``)."""
+        """A table parameter for a WITH LOOKUP in ``var``'s equation (``<variable>_lookup``).
+
+        Parameters
+        ----------
+        var, lookups
+            The variable and its parsed WITH LOOKUP (``x``, ``y`` points).
+
+        Returns
+        -------
+        str
+            The table parameter's name.
+        """
         name = self.ns.fresh(var.ident + "_lookup")
         x, y = np.asarray(lookups.x, dtype=float), np.asarray(lookups.y, dtype=float)
         self._add_table(name, None, [(x, y, [()])], "", f"WITH LOOKUP of {var.name}")
         return name
 
     def hidden_names(self, var: Var, kind: str, order: int) -> list[str]:
-        """Fresh names ``<var>__<kind><n>_<stage>`` for one stateful call's stages."""
+        """Fresh names ``<var>__<kind><n>_<stage>`` for one stateful call's stages.
+
+        Parameters
+        ----------
+        var, kind, order
+            The variable, the function's kind (``delay``, ``smooth`` ...) and how many stages it has.
+
+        Returns
+        -------
+        list of str
+            ``order`` names.
+        """
         n = self._hidden_count.get((var.ident, kind), 0) + 1
         self._hidden_count[(var.ident, kind)] = n
         return [f"{var.ident}{HIDDEN}{kind}{n}_{k + 1}" for k in range(order)]
 
     def add_hidden_stock(self, name: str, var: Var, piece: Piece, initial: Expr, rate: Expr) -> None:
-        """A hidden stock on the elements of ``piece`` with one net inflow."""
+        """A hidden stock on the elements of ``piece`` with one net inflow.
+
+        Parameters
+        ----------
+        name, var, piece
+            The stock's name, and the variable and equation it belongs to.
+        initial, rate
+            Its initial value and net inflow (per time unit of the model).
+        """
         space = self.piece_space(var, piece)
         self.stock_names.add(name)
         init_name = name + HIDDEN + "init"
@@ -226,7 +330,17 @@ class ImportState:
         self.flows.append(Flow(name + HIDDEN + "net", "inflow", _on(rate, space), target=name))
 
     def constant_value(self, e: Expr, what: str) -> float:
-        """The number a parameter-only scalar expression gives with the default values."""
+        """The number a parameter-only scalar expression gives with the default values.
+
+        Parameters
+        ----------
+        e, what
+            The expression, and what it is for (for the error message).
+
+        Returns
+        -------
+        float
+        """
 
         def ev(x: Expr) -> float:
             if isinstance(x, Num):

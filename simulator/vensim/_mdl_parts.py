@@ -52,7 +52,17 @@ class MdlVar:
 
 
 def element_label(coords: Sequence[str]) -> str:
-    """The Vensim name of an element of a sparse set: its labels joined by `` / ``."""
+    """The Vensim name of an element of a sparse set: its labels joined by `` / ``.
+
+    Parameters
+    ----------
+    coords
+        The element's label in each dimension.
+
+    Returns
+    -------
+    str
+    """
     return " / ".join(vensim_text(c) for c in coords)
 
 
@@ -61,12 +71,32 @@ def _clean(text: str) -> str:
 
 
 def mdl_doc(text: str) -> str:
-    """``text`` for a comment field (no ``~`` or ``|``, whitespace collapsed)."""
+    """``text`` for a comment field (no ``~`` or ``|``, whitespace collapsed).
+
+    Parameters
+    ----------
+    text
+        Any text.
+
+    Returns
+    -------
+    str
+    """
     return _clean(text)
 
 
 def mdl_units(unit: str, bounds: tuple = (None, None)) -> str:
-    """``unit`` for a units field, with the bounds as Vensim limits (``[0,?]``) when given."""
+    """``unit`` for a units field, with the bounds as Vensim limits (``[0,?]``) when given.
+
+    Parameters
+    ----------
+    unit, bounds
+        The unit, and ``(low, high)`` limits (``None`` for no limit).
+
+    Returns
+    -------
+    str
+    """
     u = _clean(unit).replace("[", "(").replace("]", ")")
     lo, hi = bounds
     if lo is None and hi is None:

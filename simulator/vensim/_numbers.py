@@ -25,6 +25,16 @@ def pysd_printed(values: np.ndarray) -> np.ndarray:
 
     PySD writes arrays and lookups into its Python model with ``np.array2string``:
     8 digits after the point, or 9 significant digits in scientific notation.
+
+    Parameters
+    ----------
+    values
+        A table of numbers (any shape).
+
+    Returns
+    -------
+    numpy.ndarray
+        The numbers as PySD prints them, the shape of ``values``.
     """
     v = np.asarray(values, dtype=float)
     text = np.array2string(v, separator=",", threshold=max(v.size, 1))
@@ -33,12 +43,35 @@ def pysd_printed(values: np.ndarray) -> np.ndarray:
 
 
 def pysd_exact(values: np.ndarray) -> bool:
-    """Whether PySD keeps every digit of this table."""
+    """Whether PySD keeps every digit of this table.
+
+    Parameters
+    ----------
+    values
+        A table of numbers.
+
+    Returns
+    -------
+    bool
+    """
     return bool(np.array_equal(pysd_printed(values), np.asarray(values, dtype=float)))
 
 
 def pysd_terms(values: np.ndarray, most: int = 3) -> list[np.ndarray]:
-    """Tables PySD keeps exactly whose sum is ``values`` (one table when no digits are lost)."""
+    """Tables PySD keeps exactly whose sum is ``values`` (one table when no digits are lost).
+
+    Parameters
+    ----------
+    values
+        A table of numbers.
+    most
+        The most terms to use.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Tables the shape of ``values``.
+    """
     rest = np.asarray(values, dtype=float)
     terms = []
     for _ in range(most):
@@ -51,7 +84,17 @@ def pysd_terms(values: np.ndarray, most: int = 3) -> list[np.ndarray]:
 
 
 def fmt(x: float) -> str:
-    """A number as written in the file: integers without a point, others with every digit."""
+    """A number as written in the file: integers without a point, others with every digit.
+
+    Parameters
+    ----------
+    x
+        A finite number.
+
+    Returns
+    -------
+    str
+    """
     x = float(x)
     if not math.isfinite(x):
         raise NumberError(f"{x} cannot be written in a Vensim model")

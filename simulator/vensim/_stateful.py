@@ -60,7 +60,18 @@ class Stateful:
         return tr.at_start().top(getattr(node, name))
 
     def smooth(self, tr: EquationTranslator, node: ae.SmoothStructure) -> Expr:
-        """SMOOTH, SMOOTHI, SMOOTH3, SMOOTH3I, SMOOTH N."""
+        """SMOOTH, SMOOTHI, SMOOTH3, SMOOTH3I, SMOOTH N.
+
+        Parameters
+        ----------
+        tr, node
+            The translator of the equation, and the parsed call.
+
+        Returns
+        -------
+        Expr
+            The smoothed value (the last hidden stock), or its initial value in ``initial`` mode.
+        """
         order = self._order(tr, node.order, "SMOOTH N")
         init = self._initial(tr, node, "initial")
         if tr.mode == "initial":
@@ -74,7 +85,18 @@ class Stateful:
         return Ref(names[-1])
 
     def delay(self, tr: EquationTranslator, node: ae.DelayStructure) -> Expr:
-        """DELAY1, DELAY1I, DELAY3, DELAY3I, DELAY N."""
+        """DELAY1, DELAY1I, DELAY3, DELAY3I, DELAY N.
+
+        Parameters
+        ----------
+        tr, node
+            The translator of the equation, and the parsed call.
+
+        Returns
+        -------
+        Expr
+            The delayed outflow, or its initial value in ``initial`` mode.
+        """
         order = self._order(tr, node.order, "DELAY N")
         init = self._initial(tr, node, "initial")
         if tr.mode == "initial":
@@ -98,7 +120,18 @@ class Stateful:
         return Ref(names[-1]) / time
 
     def delay_fixed(self, tr: EquationTranslator, node: ae.DelayFixedStructure) -> Expr:
-        """DELAY FIXED (and XMILE's DELAY): a pipeline of one-step stages."""
+        """DELAY FIXED (and XMILE's DELAY): a pipeline of one-step stages.
+
+        Parameters
+        ----------
+        tr, node
+            The translator of the equation, and the parsed call.
+
+        Returns
+        -------
+        Expr
+            The value leaving the pipeline, or its initial value in ``initial`` mode.
+        """
         init = self._initial(tr, node, "initial")
         if tr.mode == "initial":
             return init
@@ -130,11 +163,31 @@ class Stateful:
         return order
 
     def trend(self, tr: EquationTranslator, node: ae.TrendStructure) -> Expr:
-        """TREND(input, average time, initial trend)."""
+        """TREND(input, average time, initial trend).
+
+        Parameters
+        ----------
+        tr, node
+            The translator of the equation, and the parsed call.
+
+        Returns
+        -------
+        Expr
+        """
         return self._average(tr, node, "trend", node.initial_trend, None)
 
     def forecast(self, tr: EquationTranslator, node: ae.ForecastStructure) -> Expr:
-        """FORECAST(input, average time, horizon, initial trend)."""
+        """FORECAST(input, average time, horizon, initial trend).
+
+        Parameters
+        ----------
+        tr, node
+            The translator of the equation, and the parsed call.
+
+        Returns
+        -------
+        Expr
+        """
         return self._average(tr, node, "forecast", node.initial_trend, node.horizon)
 
     def _average(self, tr: EquationTranslator, node, kind: str, trend0, horizon) -> Expr:
@@ -155,7 +208,17 @@ class Stateful:
         return inp * (Num(1.0) + change * h)
 
     def sample_if_true(self, tr: EquationTranslator, node: ae.SampleIfTrueStructure) -> Expr:
-        """SAMPLE IF TRUE(condition, input, initial)."""
+        """SAMPLE IF TRUE(condition, input, initial).
+
+        Parameters
+        ----------
+        tr, node
+            The translator of the equation, and the parsed call.
+
+        Returns
+        -------
+        Expr
+        """
         init = self._initial(tr, node, "initial")
         cond, inp = self._args(tr, node, ("condition", "input"))
         if tr.mode == "initial":

@@ -54,7 +54,17 @@ class Subscripts:
 
     @classmethod
     def from_abstract(cls, ranges: Sequence[Any]) -> Subscripts:
-        """Read PySD's ``AbstractSubscriptRange`` list (definitions, copies, subranges in ranges)."""
+        """Read PySD's ``AbstractSubscriptRange`` list (definitions, copies, subranges in ranges).
+
+        Parameters
+        ----------
+        ranges
+            PySD's ``AbstractSubscriptRange`` objects.
+
+        Returns
+        -------
+        Subscripts
+        """
         out = cls()
         raw: dict[str, list[str] | str] = {}
         for r in ranges:
@@ -97,7 +107,17 @@ class Subscripts:
 
     # ------------------------------------------------------------------ queries
     def is_range(self, s: str) -> bool:
-        """Whether ``s`` names a subscript range."""
+        """Whether ``s`` names a subscript range.
+
+        Parameters
+        ----------
+        s
+            A subscript as written (a trailing ``!`` is ignored).
+
+        Returns
+        -------
+        bool
+        """
         return normal(s.rstrip().rstrip("!")) in self.elements
 
     def is_element(self, s: str) -> bool:
@@ -105,7 +125,17 @@ class Subscripts:
         return normal(s) in self.label
 
     def labels_of(self, s: str) -> tuple[str, ...]:
-        """Elements named by a range or a single element."""
+        """Elements named by a range or a single element.
+
+        Parameters
+        ----------
+        s
+            A range (a trailing ``!`` is ignored) or element.
+
+        Returns
+        -------
+        tuple of str
+        """
         key = normal(s.rstrip().rstrip("!"))
         if key in self.elements:
             return self.elements[key]
@@ -120,7 +150,18 @@ class Subscripts:
 
     # ------------------------------------------------------------------ variables
     def final_dims(self, pieces: Sequence[Sequence[str]], owner: str) -> list[str]:
-        """The range (normal key) each position of a variable lives on, from all its equations."""
+        """The range (normal key) each position of a variable lives on, from all its equations.
+
+        Parameters
+        ----------
+        pieces, owner
+            Each equation's subscripts, and the variable's name (for error messages).
+
+        Returns
+        -------
+        list of str
+            One range key per position.
+        """
         width = {len(p) for p in pieces}
         if len(width) != 1:
             raise SubscriptError(f"{owner}: equations with different numbers of subscripts")
@@ -152,7 +193,18 @@ class Subscripts:
         return chosen
 
     def copy_range(self, key: str) -> str:
-        """A new range with the elements of ``key`` (``Dim`` -> ``Dim1``), for a second position."""
+        """A new range with the elements of ``key`` (``Dim`` -> ``Dim1``), for a second position.
+
+        Parameters
+        ----------
+        key
+            The range to copy (normal key).
+
+        Returns
+        -------
+        str
+            The new range's normal key.
+        """
         j = 1
         while normal(self.names[key] + str(j)) in self.elements:
             j += 1
@@ -169,13 +221,33 @@ class Subscripts:
         return new
 
     def main_range(self, key: str) -> str:
-        """The largest range holding the elements of ``key`` (first declared on ties)."""
+        """The largest range holding the elements of ``key`` (first declared on ties).
+
+        Parameters
+        ----------
+        key
+            A range's normal key.
+
+        Returns
+        -------
+        str
+        """
         mine = set(self.elements[key])
         holders = [k for k, v in self.elements.items() if mine <= set(v)]
         return max(holders, key=lambda k: len(self.elements[k]))
 
     def piece(self, lhs: Sequence[str], excepts: Sequence[Sequence[str]], ast: object) -> Piece:
-        """The elements one equation defines (its subscripts, less any :EXCEPT: combinations)."""
+        """The elements one equation defines (its subscripts, less any :EXCEPT: combinations).
+
+        Parameters
+        ----------
+        lhs, excepts, ast
+            The equation's subscripts, its :EXCEPT: groups, and its parsed right-hand side.
+
+        Returns
+        -------
+        Piece
+        """
         per = [self.labels_of(s) for s in lhs]
         coords = list(product(*per))
         for group in excepts or ():

@@ -93,7 +93,12 @@ class Translator:
         self.free_as_bang = False
 
     def at_start(self) -> Translator:
-        """A translator of the same equation in ``initial`` mode (values at INITIAL TIME)."""
+        """A translator of the same equation in ``initial`` mode (values at INITIAL TIME).
+
+        Returns
+        -------
+        Translator
+        """
         return Translator(self.imp, self.var, self.piece, "initial")
 
     # ------------------------------------------------------------------ entry

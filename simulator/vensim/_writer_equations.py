@@ -58,7 +58,17 @@ class EquationWriter(SpaceWriter):
     """Writes formulas as Vensim equations (see the module docstring)."""
 
     def ref(self, name: str, target: Space, bang: frozenset[str]) -> str:
-        """``name`` read inside an equation over ``target`` (``bang``: dims summed by an enclosing SUM)."""
+        """``name`` read inside an equation over ``target`` (``bang``: dims summed by an enclosing SUM).
+
+        Parameters
+        ----------
+        name, target, bang
+            The Upstream name, the equation's space, and dimensions summed by an enclosing SUM.
+
+        Returns
+        -------
+        str
+        """
         if name in ("time", "t"):
             return "Time"
         if name == "dt":
@@ -96,13 +106,34 @@ class EquationWriter(SpaceWriter):
         return f"SUM({maps} * {inner})"
 
     def sparse_compatible(self, sp: Space, target: Space, bang: frozenset[str]) -> bool:
-        """Whether ``sp`` can be read on its own sparse range inside an equation over ``target``."""
+        """Whether ``sp`` can be read on its own sparse range inside an equation over ``target``.
+
+        Parameters
+        ----------
+        sp, target, bang
+            The value's space, the equation's space, and dimensions summed by an enclosing SUM.
+
+        Returns
+        -------
+        bool
+        """
         same = set(sp.coords) == set(target.coords) and sp.dims == target.dims
         summed = set(sp.dims) <= bang
         return same or summed
 
     def densify(self, name: str, sp: Space) -> str:
-        """A helper auxiliary holding a sparse value as a full table (zeros where no element exists)."""
+        """A helper auxiliary holding a sparse value as a full table (zeros where no element exists).
+
+        Parameters
+        ----------
+        name, sp
+            The sparse value's name and space.
+
+        Returns
+        -------
+        str
+            The helper's Upstream name.
+        """
         if name not in self.densified:
             helper = self.new_name(f"{name}_full", f"full table of {name}")
             r = self.sparse_range(sp)
@@ -118,7 +149,18 @@ class EquationWriter(SpaceWriter):
         return self.densified[name]
 
     def helper(self, e: Expr, space: Space, what: str) -> str:
-        """Materialise ``e`` as an auxiliary of its own over ``space`` (to gather or sum it)."""
+        """Materialise ``e`` as an auxiliary of its own over ``space`` (to gather or sum it).
+
+        Parameters
+        ----------
+        e, space, what
+            The expression, its space, and what it is part of (names the helper).
+
+        Returns
+        -------
+        str
+            The helper's Upstream name.
+        """
         name = self.new_name(f"{what}_{len(self.helpers) + 1}", f"helper {what}")
         self.space_cache[name] = space
         eq = self.emit(e, space, frozenset())
@@ -129,7 +171,17 @@ class EquationWriter(SpaceWriter):
         return name
 
     def emit(self, e: Expr, target: Space, bang: frozenset[str] = frozenset()) -> str:
-        """Vensim text of ``e`` inside an equation over ``target``."""
+        """Vensim text of ``e`` inside an equation over ``target``.
+
+        Parameters
+        ----------
+        e, target, bang
+            The expression, the equation's space, and dimensions summed by an enclosing SUM.
+
+        Returns
+        -------
+        str
+        """
         if isinstance(e, Num):
             return fmt(e.value)
         if isinstance(e, Ref):
@@ -153,7 +205,17 @@ class EquationWriter(SpaceWriter):
         raise ExportError(f"cannot write {e!r} in Vensim")
 
     def cond(self, e: Expr, target: Space, bang: frozenset[str]) -> str:
-        """``e`` as a Vensim condition."""
+        """``e`` as a Vensim condition.
+
+        Parameters
+        ----------
+        e, target, bang
+            The expression, the equation's space, and dimensions summed by an enclosing SUM.
+
+        Returns
+        -------
+        str
+        """
         if isinstance(e, Binary) and e.op in _CMP:
             return f"{self.emit(e.a, target, bang)} {_CMP[e.op]} {self.emit(e.b, target, bang)}"
         if isinstance(e, Binary) and e.op in ("and", "or"):
@@ -164,7 +226,17 @@ class EquationWriter(SpaceWriter):
         return f"{self.emit(e, target, bang)} <> 0"
 
     def call(self, e: Call, target: Space, bang: frozenset[str]) -> str:
-        """Vensim text of a function call ``e`` inside an equation over ``target``."""
+        """Vensim text of a function call ``e`` inside an equation over ``target``.
+
+        Parameters
+        ----------
+        e, target, bang
+            The call, the equation's space, and dimensions summed by an enclosing SUM.
+
+        Returns
+        -------
+        str
+        """
         args = e.args
         if e.fn in ("cumsum", "rcumsum"):
             return self.running_total(e, target, bang)
@@ -208,7 +280,17 @@ class EquationWriter(SpaceWriter):
         raise ExportError(f"function {e.fn}() has no Vensim equivalent here")
 
     def running_total(self, e: Call, target: Space, bang: frozenset[str]) -> str:
-        """``cumsum``/``rcumsum`` over one dimension: a sum with a 0/1 triangle over a copy of it."""
+        """``cumsum``/``rcumsum`` over one dimension: a sum with a 0/1 triangle over a copy of it.
+
+        Parameters
+        ----------
+        e, target, bang
+            The ``cumsum``/``rcumsum`` call, the equation's space, and dimensions summed by an enclosing SUM.
+
+        Returns
+        -------
+        str
+        """
         x = e.args[0]
         if not e.over or len(e.over) != 1:
             raise ExportError(f"{e}: a running total needs over= one dimension")
@@ -239,7 +321,17 @@ class EquationWriter(SpaceWriter):
         return f"SUM({tri}[{row}, {col}!] * {inner})"
 
     def aggregate(self, e: Call, target: Space, bang: frozenset[str]) -> str:
-        """A sum, product, minimum, maximum or mean over dimensions (``SUM(x[Group!])``)."""
+        """A sum, product, minimum, maximum or mean over dimensions (``SUM(x[Group!])``).
+
+        Parameters
+        ----------
+        e, target, bang
+            The aggregate call, the equation's space, and dimensions summed by an enclosing SUM.
+
+        Returns
+        -------
+        str
+        """
         x = e.args[0]
         sx = self.space_of(x)
         over = tuple(e.over or sx.dims)

@@ -83,7 +83,18 @@ class SpaceWriter:
         return v[:1].upper() + v[1:] if not v.startswith('"') else v
 
     def new_name(self, base: str, what: str) -> str:
-        """A new Upstream-style name (``base``, ``base_2`` ...) whose Vensim name is still free."""
+        """A new Upstream-style name (``base``, ``base_2`` ...) whose Vensim name is still free.
+
+        Parameters
+        ----------
+        base, what
+            The wanted name, and what claims it (for the clash message).
+
+        Returns
+        -------
+        str
+            The first free Upstream name.
+        """
         name, i = base, 2
         while normal(vensim_name(name)) in self.names or name in self.space_cache:
             name = f"{base}_{i}"
@@ -102,7 +113,17 @@ class SpaceWriter:
 
     # ------------------------------------------------------------------ spaces
     def is_dense(self, space: Space) -> bool:
-        """Whether ``space`` holds every combination of its dimensions' labels."""
+        """Whether ``space`` holds every combination of its dimensions' labels.
+
+        Parameters
+        ----------
+        space
+            A value space.
+
+        Returns
+        -------
+        bool
+        """
         if not space.dims:
             return True
         full = math.prod(len(self.spec.dims[d]) for d in space.dims)
@@ -113,7 +134,17 @@ class SpaceWriter:
         return dense_space(tuple(dims), self.spec.dims) if dims else SCALAR
 
     def dim_range(self, dim: str) -> MdlRange:
-        """The subscript range of one dimension (made on first use)."""
+        """The subscript range of one dimension (made on first use).
+
+        Parameters
+        ----------
+        dim
+            The dimension's name.
+
+        Returns
+        -------
+        MdlRange
+        """
         key = ("dim", dim)
         if key not in self.ranges:
             labels = tuple(self.spec.dims[dim])
@@ -124,7 +155,17 @@ class SpaceWriter:
         return self.ranges[key]
 
     def sparse_range(self, space: Space) -> MdlRange:
-        """The one-dimensional range of a sparse element set (``Path``), made on first use."""
+        """The one-dimensional range of a sparse element set (``Path``), made on first use.
+
+        Parameters
+        ----------
+        space
+            The sparse space.
+
+        Returns
+        -------
+        MdlRange
+        """
         key = ("sparse", space.dims, frozenset(space.coords))
         if key not in self.ranges:
             names = self.spec.meta.get("element_names", {}) if isinstance(self.spec.meta, Mapping) else {}
@@ -140,7 +181,18 @@ class SpaceWriter:
         return self.ranges[key]
 
     def subs(self, space: Space, order: Sequence[str] | None = None, bang: Collection[str] = ()) -> str:
-        """Subscripts for a variable over ``space`` (``[Group, Condition]`` or ``[Path]``)."""
+        """Subscripts for a variable over ``space`` (``[Group, Condition]`` or ``[Path]``).
+
+        Parameters
+        ----------
+        space, order, bang
+            The variable's space, its dimensions' order, and dimensions to mark ``!`` (summed along).
+
+        Returns
+        -------
+        str
+            ``""`` for a scalar.
+        """
         if not space.dims:
             return ""
         if self.is_dense(space):
@@ -150,7 +202,18 @@ class SpaceWriter:
         return f"[{r.name}{'!' if set(space.dims) <= set(bang) else ''}]"
 
     def map_name(self, space: Space, dim: str) -> str:
-        """The 0/1 membership table of a sparse range in one dimension (``path to group``)."""
+        """The 0/1 membership table of a sparse range in one dimension (``path to group``).
+
+        Parameters
+        ----------
+        space, dim
+            The sparse space and one of its dimensions.
+
+        Returns
+        -------
+        str
+            The table's Vensim name.
+        """
         r = self.sparse_range(space)
         key = (r.name, dim)
         if key not in self.maps:
@@ -169,7 +232,17 @@ class SpaceWriter:
 
     # ------------------------------------------------------------------ space inference
     def space_of_name(self, name: str) -> Space:
-        """The space a name's values live on (cached)."""
+        """The space a name's values live on (cached).
+
+        Parameters
+        ----------
+        name
+            An Upstream name (parameter, series, stock, flow, derived value or output).
+
+        Returns
+        -------
+        Space
+        """
         if name in self.space_cache:
             return self.space_cache[name]
         if name in ("time", "t", "dt"):
@@ -210,7 +283,17 @@ class SpaceWriter:
         return target
 
     def space_of(self, e: Expr) -> Space:
-        """The space an expression's values live on, as the binder aligns it."""
+        """The space an expression's values live on, as the binder aligns it.
+
+        Parameters
+        ----------
+        e
+            A formula expression.
+
+        Returns
+        -------
+        Space
+        """
         if isinstance(e, Num):
             return SCALAR
         if isinstance(e, Ref):
@@ -248,7 +331,18 @@ class SpaceWriter:
         return self.ranges[key].name
 
     def dim_table(self, base: str, dims: tuple[str, str], rows, doc: str) -> str:
-        """A 0/1 constant over a dimension and its copy (or one dimension: ``rows`` a single row)."""
+        """A 0/1 constant over a dimension and its copy (or one dimension: ``rows`` a single row).
+
+        Parameters
+        ----------
+        base, dims, rows, doc
+            Base name, ``(dimension, copy range)``, the 0/1 rows, and the comment written with it.
+
+        Returns
+        -------
+        str
+            The table's Vensim name.
+        """
         key = (base, dims, str(rows))
         if key not in self.tables:
             name = self.fresh(base, f"table {base}")
@@ -259,7 +353,18 @@ class SpaceWriter:
         return self.tables[key]
 
     def at_table(self, dim: str, label: str) -> str:
-        """A 0/1 constant over one dimension: 1 at ``label`` (people arriving at a fixed label)."""
+        """A 0/1 constant over one dimension: 1 at ``label`` (people arriving at a fixed label).
+
+        Parameters
+        ----------
+        dim, label
+            The dimension and its label holding the 1.
+
+        Returns
+        -------
+        str
+            The table's Vensim name.
+        """
         key = ("at", dim, label)
         if key not in self.tables:
             r = self.dim_range(dim)

@@ -232,6 +232,20 @@ class VariableWriter(EquationWriter):
         one it escalates to), ``at`` fixes labels the flow does not have; the flow's
         other dimensions are summed.  Each mapping is a 0/1 table over the dimension and
         a copy of it, so Vensim sums ``table[Stage, Stage from!] * flow[Service, Stage from!]``.
+
+        Parameters
+        ----------
+        f, sp
+            The flow (people per month), and the stock's space.
+        relabel
+            Dimension -> label mapping (to the label people arrive at).
+        at
+            Dimension -> the fixed label people arrive at.
+
+        Returns
+        -------
+        str
+            Vensim text over ``sp``.
         """
         fs = self.flow_space(f)
         relabel = {d: m for d, m in relabel.items() if d in fs.dims and d in sp.dims and d not in at}
