@@ -14,6 +14,10 @@ Public API::
     result = up.scenario_ensemble(sc)          # quantiles per service over thousands of members
     up.plot_fan(result)                        # matplotlib figure
 
+    spec = up.load_calibration("calibration/england-iapt.yaml")
+    cal = up.calibrate(spec.problem, "smc")    # posterior of the fitted parameters
+    cal.table(); cal.scores(); cal.write("posterior.nc")
+
 Reading and checking models: :func:`load_model`, :func:`check_model`,
 :func:`import_model` (Vensim/XMILE); building them: :class:`ModelSpec` and its
 pieces (:class:`Stock`, :class:`Flow`, :class:`Param`, :class:`Series`,
@@ -22,8 +26,10 @@ pieces (:class:`Stock`, :class:`Flow`, :class:`Param`, :class:`Series`,
 :func:`service_load`, :func:`write_results`, :func:`export_mdl`; analyses:
 :func:`run_ensemble`, :func:`scenario_ensemble`, :func:`load_scenario`,
 :func:`compare_scenarios`, :func:`sensitivity_analysis`, :func:`appraise`,
-:func:`load_package`, :func:`load_intervention`; figures: the ``plot_*``
-functions and :func:`save_figure`.
+:func:`load_package`, :func:`load_intervention`; calibration:
+:func:`load_calibration`, :func:`read_observed`, :func:`calibrate`,
+:func:`run_posterior_ensemble`; figures: the ``plot_*`` functions and
+:func:`save_figure`.
 
 The subpackages hold the stages: :mod:`simulator.core` (spec, compiler,
 integrator, results), :mod:`simulator.analysis` (ensembles, sensitivity,
@@ -39,6 +45,7 @@ import importlib
 from typing import Any
 
 from simulator.analysis._appraisal import appraise
+from simulator.analysis._calibrate import calibrate, run_posterior_ensemble
 from simulator.analysis._comparison import compare_scenarios
 from simulator.analysis._ensembles import run_ensemble, scenario_ensemble
 from simulator.analysis._sensitivity import sensitivity_analysis
@@ -50,8 +57,10 @@ from simulator.core._results import tidy
 from simulator.core._run import simulate, time_grid
 from simulator.core._spaces import Space
 from simulator.core._spec import Aux, Flow, ModelSpec, Output, Param, Series, SpecError, Stock
+from simulator.files._calibration_spec import load_calibration
 from simulator.files._interventions import load_intervention, load_package
 from simulator.files._loading import BUILTIN_MODELS, builtin_path, check_model, load_model
+from simulator.files._observed import read_observed
 from simulator.files._scenarios import load_scenario
 from simulator.files._writers import write_results
 from simulator.surge._results_table import su_table
@@ -65,6 +74,9 @@ _LAZY = {
     "export_mdl": "simulator.vensim._writer",
     "import_model": "simulator.vensim._importer",
     "plot_averted_over_time": "simulator.report._ensemble_plots",
+    "plot_calibration_fit": "simulator.report._calibration_plots",
+    "plot_marginals": "simulator.report._calibration_plots",
+    "plot_pairs": "simulator.report._calibration_plots",
     "plot_compare": "simulator.report._ensemble_plots",
     "plot_curves": "simulator.report._plots",
     "plot_fan": "simulator.report._ensemble_plots",
@@ -108,27 +120,34 @@ __all__ = [
     "Stock",
     "appraise",
     "builtin_path",
+    "calibrate",
     "capacity_summary",
     "check_model",
     "compare_scenarios",
     "compile_spec",
     "export_mdl",
     "import_model",
+    "load_calibration",
     "load_intervention",
     "load_model",
     "load_package",
     "load_scenario",
     "parse",
     "plot_averted_over_time",
+    "plot_calibration_fit",
     "plot_compare",
     "plot_curves",
     "plot_fan",
     "plot_frontier",
     "plot_heatmap",
+    "plot_marginals",
+    "plot_pairs",
     "plot_ranking",
     "plot_services",
     "plot_waiting",
+    "read_observed",
     "run_ensemble",
+    "run_posterior_ensemble",
     "save_figure",
     "scenario_ensemble",
     "sensitivity_analysis",

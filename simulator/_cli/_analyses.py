@@ -55,6 +55,8 @@ def sensitivity(
     """Global sensitivity of a SCENARIO's outputs to its uncertainty groups (SALib)."""
     from simulator.analysis._sensitivity import sensitivity_analysis
 
+    if heatmap and method != "sobol":
+        raise CLIError("the heat map needs --method sobol")
     sc = read_scenario(scenario)
     res = sensitivity_analysis(
         sc.model,
@@ -78,14 +80,16 @@ def sensitivity(
         with atomic_path(output) as tmp:
             res.indices.to_csv(tmp, index=False)
     from simulator.report._ensemble_plots import plot_heatmap, plot_ranking
-    from simulator.report._figures import save_figure
+    from simulator.report._figures import save_figure, use_file_backend
 
+    if plot_file or heatmap:
+        use_file_backend()
     if plot_file:
         save_figure(plot_ranking(res), plot_file)
     if heatmap:
-        if method != "sobol":
-            raise CLIError("the heat map needs --method sobol")
         save_figure(plot_heatmap(res), heatmap)
+    if not quiet and (plot_file or heatmap):
+        click.echo("wrote " + ", ".join(f for f in (plot_file, heatmap) if f), err=True)
 
 
 def _write_appraisal(a, output: str) -> None:
@@ -171,10 +175,14 @@ def compare_interventions(
         click.echo("crisis services: " + ", ".join(a.crisis), err=True)
     if output:
         _write_appraisal(a, output)
-    from simulator.report._ensemble_plots import plot_averted_over_time, plot_frontier
-    from simulator.report._figures import save_figure
+    from simulator.report._appraisal_plots import plot_averted_over_time, plot_frontier
+    from simulator.report._figures import save_figure, use_file_backend
 
+    if plot_file or plot_time:
+        use_file_backend()
     if plot_file:
         save_figure(plot_frontier(a, outcome), plot_file)
     if plot_time:
         save_figure(plot_averted_over_time(a), plot_time)
+    if not quiet and (plot_file or plot_time):
+        click.echo("wrote " + ", ".join(f for f in (plot_file, plot_time) if f), err=True)

@@ -7,6 +7,7 @@ exit status 2, with no traceback and no output file.
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 import warnings
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Any
 import click
 import xarray as xr
 
+from simulator.core._budget import Estimate, parse_memory
 from simulator.core._model import Model
 from simulator.core._problems import InputError, Problem
 from simulator.core._run import RunError, simulate
@@ -24,12 +26,15 @@ from simulator.files._scenarios import load_scenario
 
 __all__ = [
     "EXIT_INPUT",
+    "MEMORY",
     "CLIError",
     "assumed_note",
+    "estimate_printer",
     "handle_errors",
     "load",
     "print_problems",
     "read_scenario",
+    "resource_options",
     "run_options",
     "simulate_model",
 ]
@@ -103,8 +108,89 @@ def handle_errors(fn: Callable) -> Callable:
         except (RunError, KeyError, ValueError) as err:
             msg = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
             raise CLIError(str(msg)) from None
+        except OSError as err:  # a file that cannot be read or written (WriteError names it)
+            raise CLIError(_os_message(err)) from None
+        except KeyboardInterrupt:  # Ctrl-C: any file being written is already removed
+            click.echo("interrupted", err=True)
+            sys.exit(128 + signal.SIGINT)
+        except MemoryError:
+            raise CLIError(
+                "ran out of memory: run fewer members or months, record less, or use a larger machine"
+            ) from None
 
     return wrapper
+
+
+def _os_message(err: OSError) -> str:
+    """One line for an operating-system error: the file and the reason."""
+    if err.filename is not None and err.strerror:
+        return f"{err.filename}: {err.strerror}"
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
+class _Memory(click.ParamType):
+    """A memory size such as ``8GB`` or ``512MB``, as bytes."""
+
+    name = "size"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_memory(value)
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+
+
+#: the ``--max-memory`` option's type
+MEMORY = _Memory()
+
+
+def resource_options(fn: Callable) -> Callable:
+    """``--verbose`` (print the estimate of memory and time) and ``--max-memory`` (a limit).
+
+    Parameters
+    ----------
+    fn
+        The function of a command that runs a model or an ensemble.
+
+    Returns
+    -------
+    Callable
+        It, taking ``verbose`` and ``max_memory`` (bytes or ``None``).
+    """
+    opts = [
+        click.option(
+            "--verbose", "-v", is_flag=True, help="Print the estimated memory and time before running."
+        ),
+        click.option(
+            "--max-memory",
+            type=MEMORY,
+            help="Refuse work needing more memory than this, e.g. 8GB (default: the memory available).",
+        ),
+    ]
+    for o in reversed(opts):
+        fn = o(fn)
+    return fn
+
+
+def estimate_printer(verbose: bool) -> Callable[[Estimate], None] | None:
+    """What prints an estimate on standard error with ``--verbose`` (``None`` without).
+
+    Parameters
+    ----------
+    verbose
+        The ``--verbose`` flag.
+
+    Returns
+    -------
+    Callable or None
+        ``print(estimate)``, or ``None``.
+    """
+    if not verbose:
+        return None
+    return lambda est: click.echo(est.describe(), err=True)
 
 
 def load(model: str | None, quiet: bool, fallback: str | None = None) -> Model:
@@ -176,7 +262,8 @@ def run_options(fn: Callable) -> Callable:
     Returns
     -------
     Callable
-        It, taking MODEL, ``--curve``, ``--dt`` (months), ``--months``, ``--method`` and ``--quiet``.
+        It, taking MODEL, ``--curve``, ``--dt`` (months), ``--months``, ``--method``, ``--quiet``,
+        ``--verbose`` and ``--max-memory`` (:func:`resource_options`).
     """
     opts = [
         click.argument("model", required=False),
@@ -199,7 +286,7 @@ def run_options(fn: Callable) -> Callable:
     ]
     for o in reversed(opts):
         fn = o(fn)
-    return fn
+    return resource_options(fn)
 
 
 def simulate_model(
@@ -211,6 +298,8 @@ def simulate_model(
     quiet: bool,
     record=None,
     fallback: str | None = None,
+    verbose: bool = False,
+    max_memory: int | None = None,
 ) -> tuple[Model, xr.Dataset]:
     """Load MODEL, put it on ``curve`` if given, and run it once.
 
@@ -232,6 +321,10 @@ def simulate_model(
         Variables to record (``None``: the model's default).
     fallback
         ``"pysd"`` to run unsupported Vensim/XMILE models through PySD.
+    verbose
+        Print the estimated memory and time first.
+    max_memory
+        Refuse a run needing more memory than this many bytes (``None``: what is available).
 
     Returns
     -------
@@ -247,7 +340,15 @@ def simulate_model(
         raise CLIError("models run through PySD use PySD's Euler method; leave out --method")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ds = simulate(m, dt=dt, months=months, method=method, record=record)
+        ds = simulate(
+            m,
+            dt=dt,
+            months=months,
+            method=method,
+            record=record,
+            max_memory=max_memory,
+            on_estimate=estimate_printer(verbose),
+        )
     if not quiet:
         for w in caught:
             click.echo(f"warning: {w.message}", err=True)

@@ -29,7 +29,7 @@ __all__ = ["final_values", "header", "plot", "run", "summary"]
     help="Run a Vensim/XMILE model that uses constructs Upstream does not compile through PySD.",
 )
 @handle_errors
-def run(model, curve, dt, months, method, quiet, output, fmt, fallback) -> None:
+def run(model, curve, dt, months, method, quiet, verbose, max_memory, output, fmt, fallback) -> None:
     """Run MODEL and write its results (or print the surge table, or final values)."""
     from simulator.files._writers import format_from_suffix, write_results
     from simulator.surge._summary import format_summary, surge_summary
@@ -40,7 +40,9 @@ def run(model, curve, dt, months, method, quiet, output, fmt, fallback) -> None:
             fmt = format_from_suffix(output)
         except ValueError as err:
             raise CLIError(str(err)) from None
-    m, ds = simulate_model(model, curve, dt, months, method, quiet, fallback=fallback)
+    m, ds = simulate_model(
+        model, curve, dt, months, method, quiet, fallback=fallback, verbose=verbose, max_memory=max_memory
+    )
     if output:
         extra = None
         if fmt == "xlsx" and isinstance(m, SurgeModel):
@@ -119,7 +121,7 @@ def header(m: Model, ds: xr.Dataset) -> str:
 @run_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also write the table as CSV.")
 @handle_errors
-def summary(model, curve, dt, months, method, quiet, output) -> None:
+def summary(model, curve, dt, months, method, quiet, verbose, max_memory, output) -> None:
     """Print the surge table per service for MODEL (and its waiting lists, if it has capacity).
 
     With -o, the surge table is written as CSV; for a capacity model the
@@ -129,7 +131,7 @@ def summary(model, curve, dt, months, method, quiet, output) -> None:
     from simulator.surge._summary import format_summary, surge_summary
     from simulator.surge._waiting import capacity_summary, format_capacity_summary, has_capacity
 
-    m, ds = simulate_model(model, curve, dt, months, method, quiet)
+    m, ds = simulate_model(model, curve, dt, months, method, quiet, verbose=verbose, max_memory=max_memory)
     if not isinstance(m, SurgeModel):
         raise CLIError(f"{m.name} is not a surge model; summary needs services and referrals")
     table = surge_summary(ds)
@@ -153,12 +155,14 @@ def summary(model, curve, dt, months, method, quiet, output) -> None:
             )
         assumed_note(ds, quiet)
     if output:
+        out = Path(output)
+        cap_file = out.with_name(f"{out.stem}-capacity{out.suffix or '.csv'}")
+        # both files or neither: the table is renamed into place only once the capacity table is
         with atomic_path(output) as tmp:
             table.to_csv(tmp, index=False)
-        if cap is not None:
-            out = Path(output)
-            with atomic_path(out.with_name(f"{out.stem}-capacity{out.suffix or '.csv'}")) as tmp:
-                cap.to_csv(tmp, index=False)
+            if cap is not None:
+                with atomic_path(cap_file) as tmp_cap:
+                    cap.to_csv(tmp_cap, index=False)
 
 
 @click.command()
@@ -180,7 +184,7 @@ def summary(model, curve, dt, months, method, quiet, output) -> None:
     help="services: referrals and caseload; waiting: waiting lists against capacity (capacity models).",
 )
 @handle_errors
-def plot(model, curve, dt, months, method, quiet, output, services, top, view) -> None:
+def plot(model, curve, dt, months, method, quiet, verbose, max_memory, output, services, top, view) -> None:
     """Draw monthly referrals and caseload per service, or waiting lists against capacity."""
     from simulator.report._figures import save_figure
     from simulator.report._plots import plot_services, plot_waiting
@@ -188,7 +192,7 @@ def plot(model, curve, dt, months, method, quiet, output, services, top, view) -
 
     if Path(output).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise CLIError(f"plot writes .png, .svg or .pdf, not {Path(output).suffix or 'no suffix'!r}")
-    m, ds = simulate_model(model, curve, dt, months, method, quiet)
+    m, ds = simulate_model(model, curve, dt, months, method, quiet, verbose=verbose, max_memory=max_memory)
     if not isinstance(m, SurgeModel):
         raise CLIError(f"{m.name} is not a surge model; plot needs services and referrals")
     if view == "waiting":

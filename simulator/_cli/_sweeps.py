@@ -7,9 +7,16 @@ from typing import Any, TypeVar
 
 import click
 
-from simulator._cli._common import CLIError, assumed_note, handle_errors, read_scenario
+from simulator._cli._common import (
+    CLIError,
+    assumed_note,
+    estimate_printer,
+    handle_errors,
+    read_scenario,
+    resource_options,
+)
 
-__all__ = ["compare", "ensemble_options", "sweep", "write_summary"]
+__all__ = ["check_ensembles", "compare", "ensemble_options", "sweep", "write_summary"]
 
 T = TypeVar("T")
 
@@ -25,7 +32,8 @@ def ensemble_options(fn: Callable) -> Callable:
     Returns
     -------
     Callable
-        It, taking ``--members``, ``--seed``, ``--sampler``, ``--dask`` and ``--quiet``.
+        It, taking ``--members``, ``--seed``, ``--sampler``, ``--dask``, ``--posterior``,
+        ``--quiet``, ``--verbose`` and ``--max-memory``.
     """
     opts = [
         click.option(
@@ -43,7 +51,59 @@ def ensemble_options(fn: Callable) -> Callable:
     ]
     for o in reversed(opts):
         fn = o(fn)
-    return fn
+    return resource_options(fn)
+
+
+def check_ensembles(scenarios: list, members: int | None, verbose: bool, max_memory: int | None) -> None:
+    """Estimate the memory and time of the scenarios' ensembles; refuse them if too large.
+
+    The estimates are printed with ``--verbose``; ensembles run side by side
+    (``compare``) are added.  Nothing has been run when this refuses.
+
+    Parameters
+    ----------
+    scenarios
+        The loaded scenarios.
+    members
+        ``--members`` (``None``: each scenario's own).
+    verbose
+        Print the estimates on standard error.
+    max_memory
+        ``--max-memory`` in bytes (``None``: the memory available).
+
+    Raises
+    ------
+    BudgetError
+        With the estimate and how to proceed.
+    """
+    from simulator.analysis._ensembles import KEEP_LIMIT, default_outputs
+    from simulator.core._budget import check_budget, ensemble_estimate
+    from simulator.core._run_params import model_grid
+
+    ests = []
+    for sc in scenarios:
+        n = int(members or sc.members)
+        grid, _ = model_grid(sc.model.spec, int(sc.months or sc.model.spec.horizon), sc.dt)
+        est = ensemble_estimate(
+            sc.model.compiled,
+            n,
+            grid,
+            default_outputs(sc.model),
+            keep=n <= KEEP_LIMIT,
+            varied={g.parameter for g in sc.groups},
+            what=f"ensemble {sc.name}",
+        )
+        ests.append(est)
+        printer = estimate_printer(verbose)
+        if printer is not None:
+            printer(est)
+    advice = []
+    if any(e.kept_bytes for e in ests):
+        advice.append(
+            f"stream the members (with more than {KEEP_LIMIT:,} members only running sums and a "
+            "quantile sketch are kept, not every member)"
+        )
+    check_budget(ests, max_memory, advice=advice)
 
 
 def _no_sampler(posterior: str | None, sampler: str | None) -> str | None:
@@ -116,12 +176,25 @@ def _clip_notes(attrs: dict, quiet: bool) -> None:
 )
 @handle_errors
 def sweep(
-    scenario, members, seed, sampler, dask_address, posterior, quiet, output, plot_file, services, fan
+    scenario,
+    members,
+    seed,
+    sampler,
+    dask_address,
+    posterior,
+    quiet,
+    verbose,
+    max_memory,
+    output,
+    plot_file,
+    services,
+    fan,
 ) -> None:
     """Run a SCENARIO ensemble: median and 90% interval per service."""
     from simulator.analysis._ensembles import scenario_ensemble
 
     sc = read_scenario(scenario, _no_sampler(posterior, sampler), quiet)
+    check_ensembles([sc], members, verbose, max_memory)
     result = _on_dask(
         dask_address,
         lambda client: scenario_ensemble(
@@ -149,7 +222,7 @@ def sweep(
             raise CLIError(
                 f"--fan {fan!r} is not an output of this run; outputs: {', '.join(map(str, monthly))}"
             )
-        save_figure(plot_fan(result, shown, output=fan, title=f"{sc.name}: {fan}"), plot_file)
+        save_figure(plot_fan(result, shown, output=fan), plot_file)
     if not quiet and (output or plot_file):
         click.echo("wrote " + ", ".join(f for f in (output, plot_file) if f), err=True)
 
@@ -172,7 +245,19 @@ def sweep(
 @click.option("--service", "services", multiple=True, help="Service to show (repeat).")
 @handle_errors
 def compare(
-    scenarios, members, seed, sampler, dask_address, posterior, quiet, var, output, plot_file, services
+    scenarios,
+    members,
+    seed,
+    sampler,
+    dask_address,
+    posterior,
+    quiet,
+    verbose,
+    max_memory,
+    var,
+    output,
+    plot_file,
+    services,
 ) -> None:
     """Put SCENARIOS side by side on the same draws (paired differences from the first)."""
     from simulator.analysis._comparison import compare_scenarios
@@ -180,6 +265,7 @@ def compare(
     loaded = [
         read_scenario(p, _no_sampler(posterior, sampler), quiet or i > 0) for i, p in enumerate(scenarios)
     ]
+    check_ensembles(loaded, members, verbose, max_memory)
     cmp = _on_dask(
         dask_address,
         lambda client: compare_scenarios(

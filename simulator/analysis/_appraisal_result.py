@@ -147,6 +147,10 @@ class Appraisal:
     def format_table(self) -> str:
         """The outcome table as text: ``median [low to high]``.
 
+        The cost per unit of the main outcome averted is a ratio: when the 90%
+        interval of what a package averts includes 0, it is shown as "not defined"
+        with that reason instead of a number.
+
         Returns
         -------
         str
@@ -155,6 +159,7 @@ class Appraisal:
         t = self.table()
         out = pd.DataFrame({"Package": t["package"]})
         main = self.main_outcome
+        noun = "referrals" if main == "referrals" else main
         per = f"cost per {'referral' if main == 'referrals' else main} averted"
         for label in [*self.outcomes.values(), "cost", per]:
             fmt = "£{:,.0f}" if label.startswith("cost") else "{:,.0f}"
@@ -162,6 +167,9 @@ class Appraisal:
                 f"{fmt.format(m)} [{fmt.format(a)} to {fmt.format(b)}]"
                 for m, a, b in zip(t[f"{label} median"], t[f"{label} low"], t[f"{label} high"])
             ]
+        averted = self.outcomes[main]
+        undefined = ~((t[f"{averted} low"] > 0) | (t[f"{averted} high"] < 0))
+        out.loc[undefined.to_numpy(), per] = f"not defined (the averted {noun}' 90% interval includes 0)"
         return out.to_string(index=False)
 
     def service_table(self, package: str, outcome: str = "referrals") -> pd.DataFrame:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator.core._compiler import CompiledModel
+from simulator.core._guard import check_state
 from simulator.core._kernel_blocks import Plan, full
 from simulator.core._kernel_chunk import Chunk, CoefCache
 from simulator.core._nodes import Context, Node
@@ -121,16 +122,19 @@ class Recorder:
         }
         self.ordered = [r for r in record if r.base is None] + [r for r in record if r.base is not None]
         self.flows = _FlowValues(chunk.cm, m, chunk.plans, chunk.static_coef, chunk.last)
+        check_state(chunk, None)  # the initial state: no stock negative, every value finite
 
     def capture(self, j: int, t: float) -> None:
         """Record the state at time ``t`` (months) into report slot ``j``.
 
-        A sink recovered from conservation is written into the state first.
+        A sink recovered from conservation is written into the state first; a stock
+        that is negative or not finite stops the run (:func:`~simulator.core._guard.check_state`).
         """
         chunk = self.chunk
         cm, x, out = chunk.cm, chunk.x, self.out
         if chunk.sink is not None:
             chunk.sink.recover(x)
+        check_state(chunk, t)
         ctx = chunk.context(t, x)
         ctx.flow = self.flows
         chunk.reported = ctx

@@ -12,11 +12,13 @@ recording plans in :mod:`~simulator.core._run_record`, chunked execution in
 
 from __future__ import annotations
 
+import math
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import xarray as xr
 
+from simulator.core._budget import Estimate, check_budget, parse_memory, run_estimate
 from simulator.core._compiler import CompiledModel
 from simulator.core._model import Model
 from simulator.core._run_chunks import (
@@ -57,6 +59,8 @@ def simulate(
     chunk_size: int | None = None,
     workers: int | None = None,
     progress: bool = False,
+    max_memory: int | str | None = None,
+    on_estimate: Callable[[Estimate], None] | None = None,
 ) -> xr.Dataset:
     """Simulate a model and return labelled results.
 
@@ -84,6 +88,14 @@ def simulate(
         Members per chunk and threads (defaults sized to the cache and cores).
     progress
         Show a progress bar for ensembles.
+    max_memory
+        Refuse the run, before it starts, if it would need more memory than this
+        (bytes, or a size such as ``"8GB"``; default: the memory available now).
+        The estimate counts the integration state, parameter arrays and the
+        recorded outputs (:mod:`simulator.core._budget`).
+    on_estimate
+        Called with the run's :class:`~simulator.core._budget.Estimate` (memory and
+        time) before it starts.
 
     Returns
     -------
@@ -91,6 +103,15 @@ def simulate(
         One variable per recorded quantity with dims ``(member, time, ...)``;
         people for stocks, people per month for flows.  Coordinates ``time``
         (months) and, where the model has a start month, ``date``.
+
+    Raises
+    ------
+    RunError
+        Inconsistent arguments, or more than
+        :data:`~simulator.core._run_params.MAX_STEPS` steps (``months / dt``).
+    BudgetError
+        The run would need more memory than is available or allowed (the message
+        gives the estimate and how to proceed).
     """
     if getattr(model, "kind", None) == "pysd":
         # a Vensim/XMILE model Upstream cannot compile, run member by member through PySD
@@ -112,6 +133,13 @@ def simulate(
         warnings.warn(msg, stacklevel=2)
     arrays, members = prepare_params(cm, params)
     items, spaces = make_record(cm, record)
+    dims = spec.dims
+    sizes = [(r.n_out, math.prod(len(dims[d]) for d in spaces[r.name].dims)) for r in items if not r.hidden]
+    est = run_estimate(cm, members, grid, sizes, params=arrays, workers=workers)
+    if on_estimate is not None:
+        on_estimate(est)
+    limit = None if max_memory is None else parse_memory(max_memory)
+    check_budget(est, limit, advice=("record less (fewer variables or dimensions in record=)",))
     bar = None
     if progress and members > 1:
         from tqdm.auto import tqdm

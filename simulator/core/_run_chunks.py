@@ -9,6 +9,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from simulator.core._compiler import CompiledModel
+from simulator.core._guard import check_recorded
 from simulator.core._kernel import RecordItem, integrate
 from simulator.core._run_params import RunError, TimeGrid
 from simulator.core._workers import can_fork, is_shared, run_chunks, shared_empty
@@ -81,6 +82,8 @@ def run_arrays(
     their rows), to reduce them while they are in cache and in parallel; it may
     write only to shared memory (or, on threads, to rows ``a .. b-1``).  With
     ``after``, quantities not in ``out`` are passed to it and not returned.
+    A stock that goes negative (unless the model allows it) or a value that is
+    not finite stops the run with a :class:`RunError` (:mod:`simulator.core._guard`).
 
     Parameters
     ----------
@@ -163,6 +166,7 @@ def _chunk_runner(
             allow_matrix=allow_matrix,
             dest=views,
         )
+        check_recorded(cm, res, grid.report_times)  # a value that is not finite stops the run
         for k, v in res.items():
             if k not in views:
                 views[k] = v  # chunk-local (``after`` only)

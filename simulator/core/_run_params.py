@@ -11,7 +11,10 @@ import numpy as np
 from simulator.core._compiler import CompiledModel
 from simulator.core._spec import ModelSpec
 
-__all__ = ["RunError", "TimeGrid", "model_grid", "prepare_params", "time_grid"]
+__all__ = ["MAX_STEPS", "RunError", "TimeGrid", "model_grid", "prepare_params", "time_grid"]
+
+#: most integration steps of one run (months / dt): more is refused before any work
+MAX_STEPS = 1_000_000
 
 
 class RunError(ValueError):
@@ -69,7 +72,13 @@ def time_grid(
     if months < 1:
         raise RunError(f"months must be at least 1, not {months}")
     t_end = t0 + (months - 1) * every
-    n_steps = math.floor((t_end - t0) / dt + 1e-9)
+    ratio = (t_end - t0) / dt
+    if not math.isfinite(ratio) or ratio > MAX_STEPS:
+        raise RunError(
+            f"dt={dt:g} over {months:,} reports gives {ratio:,.0f} steps; at most {MAX_STEPS:,} "
+            f"steps are run: use a larger dt or fewer months (e.g. dt >= {(t_end - t0) / MAX_STEPS:.3g})"
+        )
+    n_steps = math.floor(ratio + 1e-9)
     steps, times = [], []
     for k in range(n_steps + 1):
         t = t0 + k * dt

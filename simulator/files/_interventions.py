@@ -51,8 +51,7 @@ groups' at-risk population: size x pcnt, once), ``referrals`` / ``starts``
 ``added_starts`` (treatment starts in scope above the same member's baseline:
 the way to cost extra capacity).
 
-The files are read here; the data they describe live in
-:mod:`simulator.analysis._appraisal_levers`.
+Read here; the data they describe live in :mod:`simulator.analysis._appraisal_levers`.
 """
 
 from __future__ import annotations
@@ -96,20 +95,28 @@ def _labels(v: object) -> tuple[str, ...]:
     return (str(v),)
 
 
-def _number_or_dist(v: object, problems: Problems, part: str, line: int | None, low=None, high=None):
+def _number_or_dist(v: object, problems: Problems, part: str, line: int | None, low: float, high: float):
+    """A number or a distribution within ``low .. high`` (a distribution's whole support)."""
+    allowed = f"a number from {low:g} to {high:g}, or a distribution within it"
     if isinstance(v, Mapping):
         try:
-            return distribution_from_dict(v)
+            dist = distribution_from_dict(v)
         except DistributionError as err:
             problems.add(str(err), part=part, line=line)
             return None
-    if isinstance(v, bool) or not isinstance(v, int | float):
+        lo, hi = dist.support()
+        if low <= lo <= hi <= high:
+            return dist
+        v, why = dist.describe(), f"reaching {lo:g} to {hi:g}, outside {low:g} to {high:g}"
+    elif isinstance(v, bool) or not isinstance(v, int | float):
         problems.add(f"is {v!r}", part=part, line=line, allowed="a number or a distribution")
         return None
-    if (low is not None and v < low) or (high is not None and v > high):
-        problems.add(f"is {v}", part=part, line=line, allowed=f"a number from {low} to {high}")
-        return None
-    return float(v)
+    elif low <= v <= high:
+        return float(v)
+    else:  # NaN too
+        why = f"below {low:g}" if v < low else f"above {high:g}" if v > high else "not a number"
+    problems.add(f"is {v}, {why}", part=part, line=line, allowed=allowed)
+    return None
 
 
 def _read(p: Path, problems: Problems, own: bool):
@@ -231,11 +238,9 @@ def _timing(d: dict, line: _Line, problems: Problems) -> tuple[float, float, obj
     ramp_m = float(timing.get("ramp", 0) or 0)
     end = timing.get("end")
     if start < 0 or ramp_m < 0 or (end is not None and float(end) <= start):
+        ok = "start >= 0, ramp >= 0, end after start (or none)"
         problems.add(
-            f"start {start}, ramp {ramp_m}, end {end}",
-            part="timing",
-            line=line("timing"),
-            allowed="start >= 0, ramp >= 0, end after start (or none)",
+            f"start {start}, ramp {ramp_m}, end {end}", part="timing", line=line("timing"), allowed=ok
         )
     return start, ramp_m, end
 

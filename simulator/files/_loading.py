@@ -22,7 +22,7 @@ import yaml
 
 from simulator.core._model import Model
 from simulator.core._problems import InputError, Problems
-from simulator.files._yaml import load_with_lines
+from simulator.files._yaml import Located, YAMLLimitError, load_with_lines, read_yaml_text
 from simulator.surge._build import build_surge_spec
 from simulator.surge._surge_model import SurgeModel
 from simulator.surge._tables import RawTable, check_tables
@@ -97,6 +97,12 @@ def check_model(path: str | Path | None = None) -> tuple[Model | None, Problems]
             allowed="a .xlsx or .yaml model file, or " + ", ".join(BUILTIN_MODELS),
         )
         return None, problems
+    if p.is_dir():
+        problems.add(
+            f"{str(p)!r} is a folder, not a model file",
+            allowed="a .xlsx, .yaml, .mdl or .xmile model file, or " + ", ".join(BUILTIN_MODELS),
+        )
+        return None, problems
     suffix = p.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         raw = read_workbook(p, problems)
@@ -119,17 +125,8 @@ def check_model(path: str | Path | None = None) -> tuple[Model | None, Problems]
 def _check_yaml(p: Path, problems: Problems) -> tuple[Model | None, Problems]:
     """Read a YAML model file: ``kind: surge`` or ``kind: network``."""
     problems.part_kind = "table"
-    try:
-        root = load_with_lines(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        problems.add(
-            f"not valid YAML: {getattr(err, 'problem', err)}",
-            line=None if mark is None else mark.line + 1,
-        )
-        return None, problems
-    except UnicodeDecodeError:
-        problems.add("not a UTF-8 text file", allowed="a YAML model file")
+    root = read_yaml(p, problems)
+    if root is None:
         return None, problems
     if not isinstance(root.value, dict):
         problems.add("the file must be a YAML mapping", allowed="upstream: model, kind: ...")
@@ -172,6 +169,44 @@ def _check_yaml(p: Path, problems: Problems) -> tuple[Model | None, Problems]:
     return None, problems
 
 
+def read_yaml(p: Path, problems: Problems) -> Located | None:
+    """A YAML file parsed with line numbers, or ``None`` with the problem recorded.
+
+    Parameters
+    ----------
+    p
+        The file.
+    problems
+        Where a problem is recorded: not UTF-8, not valid YAML (with its line), too
+        large to read (too long, too deep, too many aliases), or not readable.
+
+    Returns
+    -------
+    Located or None
+        The document, or ``None``.
+    """
+    try:
+        return load_with_lines(read_yaml_text(p))
+    except YAMLLimitError as err:
+        mark = err.problem_mark
+        problems.add(
+            f"refused: {err.problem}",
+            line=None if mark is None else mark.line + 1,
+            allowed="a model file without alias bombs (aliases may repeat a value, not multiply it)",
+        )
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        problems.add(
+            f"not valid YAML: {getattr(err, 'problem', err)}",
+            line=None if mark is None else mark.line + 1,
+        )
+    except UnicodeDecodeError:
+        problems.add("not a UTF-8 text file", allowed="a YAML model file")
+    except OSError as err:
+        problems.add(f"cannot read the file: {err.strerror or err}")
+    return None
+
+
 def _surge_yaml_tables(
     p: Path, root, problems: Problems, seen: tuple[Path, ...]
 ) -> tuple[dict[str, RawTable], dict[str, object]]:
@@ -189,9 +224,10 @@ def _surge_yaml_tables(
     base = p.parent / str(ext.value)
     if not base.exists() and str(ext.value).lower() in BUILTIN_MODELS:
         base = builtin_path(str(ext.value))
-    if not base.exists():
+    if not base.exists() or base.is_dir():
         problems.add(
-            f"extends {ext.value!r}: file not found",
+            f"extends {ext.value!r}: "
+            + ("is a folder, not a model file" if base.exists() else "file not found"),
             line=ext.line,
             allowed="a surge model file next to this one, or " + ", ".join(BUILTIN_MODELS),
         )
@@ -208,11 +244,7 @@ def _surge_yaml_tables(
         for name, table in base_raw.items():
             table.source = table.source or f"{base.name}, sheet {name}"
     else:
-        try:
-            base_root = load_with_lines(base.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as err:
-            sub.add(f"not a readable YAML file ({err.__class__.__name__})")
-            base_root = None
+        base_root = read_yaml(base, sub)
         if base_root is not None:
             if not isinstance(base_root.value, dict) or base_root.value.get("kind") != "surge":
                 sub.add("extends needs a surge model", allowed="kind: surge")

@@ -2,22 +2,27 @@
 
 Every writer renders into a temporary file in the destination folder and
 renames it over the destination only when writing has succeeded
-(:func:`~simulator.core._atomic.atomic_path`, re-exported here).
+(:func:`~simulator.core._atomic.atomic_path`, re-exported here).  A write that
+fails raises :class:`~simulator.core._atomic.WriteError` (one line: the file and
+the reason); a disk with less free space than the results' values take is
+refused before writing starts.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import xarray as xr
 
-from simulator.core._atomic import atomic_path
+from simulator.core._atomic import WriteError, atomic_path
+from simulator.core._budget import format_bytes
 from simulator.core._results import tidy
 from simulator.surge._results_table import su_table
 
-__all__ = ["FORMATS", "atomic_path", "format_from_suffix", "write_results"]
+__all__ = ["FORMATS", "WriteError", "atomic_path", "check_disk_space", "format_from_suffix", "write_results"]
 
 FORMATS = ("csv", "su-csv", "parquet", "netcdf", "xlsx")
 _SUFFIX = {".csv": "csv", ".parquet": "parquet", ".nc": "netcdf", ".nc4": "netcdf", ".xlsx": "xlsx"}
@@ -41,6 +46,36 @@ def format_from_suffix(path: str | Path) -> str:
     if fmt is None:
         raise ValueError(f"cannot tell the format of {str(path)!r}; use one of {', '.join(FORMATS)}")
     return fmt
+
+
+def check_disk_space(path: str | Path, need: int) -> None:
+    """Refuse to start writing ``need`` bytes to ``path`` when its disk has less free space.
+
+    Parameters
+    ----------
+    path
+        The file to write (its folder, or the nearest existing parent, is looked at).
+    need
+        Bytes the file will take at least.
+
+    Raises
+    ------
+    WriteError
+        When the disk's free space is smaller.
+    """
+    folder = Path(path).absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        usage = shutil.disk_usage(folder)
+    except OSError:
+        return  # the write itself will say what is wrong
+    free = usage.free
+    if usage.total > 0 and need > free:  # pseudo file systems (/proc) have no size: let the write say
+        raise WriteError(
+            f"cannot write {str(path)!r}: the disk is full (the results take at least "
+            f"{format_bytes(need)}; {format_bytes(free)} free)"
+        )
 
 
 def _netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
@@ -88,6 +123,7 @@ def write_results(
         "netcdf": lambda p: _netcdf_ready(ds).to_netcdf(p, engine="h5netcdf"),
         "xlsx": lambda p: _write_xlsx(ds, p, extra_sheets or {}),
     }
+    check_disk_space(path, int(sum(v.size for v in ds.data_vars.values())) * 8)
     with atomic_path(path) as tmp:
         writers[fmt](tmp)
     return Path(path)

@@ -11,19 +11,35 @@ import math
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+
+from simulator.report._figures import MAX_PANELS, OKABE_ITO, new_figure, thousands
 
 __all__ = ["plot_calibration_fit", "plot_marginals", "plot_pairs"]
 
-CALIBRATED = "#0072B2"  # blue
-UNCALIBRATED = "#E69F00"  # orange
-OBSERVED = "#000000"
-HELD_OUT = "#F0E442"  # yellow shading
+CALIBRATED = OKABE_ITO["blue"]
+UNCALIBRATED = OKABE_ITO["orange"]
+OBSERVED = OKABE_ITO["black"]
+HELD_OUT = OKABE_ITO["yellow"]  # shading
+#: most parameters in a pairs plot (the first ones; the title says how many are shown)
+MAX_PAIRS = 8
 
 
-def _thousands(ax, axis: str = "y") -> None:
-    fmt = FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}")
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+def _shown(cols, cap: int) -> tuple[list, str]:
+    """The first ``cap`` of ``cols`` and a note for the title when some are left out."""
+    cols = list(cols)
+    return cols[:cap], (f" ({cap} of {len(cols)} parameters shown)" if len(cols) > cap else "")
+
+
+def _unit(cal, name: str) -> str:
+    """What an observed target measures, for its axis label."""
+    target = next((t for t in cal.problem.targets if t.name == name), None)
+    if target is None:
+        return "observed unit"
+    if target.denominator:
+        return "share (0 to 1)"
+    return {"sum": "total over the period", "mean": "mean over the period"}.get(
+        target.aggregate, "value at the period's end"
+    )
 
 
 def plot_calibration_fit(cal, n: int = 1000) -> Figure:
@@ -46,9 +62,11 @@ def plot_calibration_fit(cal, n: int = 1000) -> Figure:
     """
     scores = cal.scores(n)
     targets = list(dict.fromkeys(scores["target"]))
-    fig = Figure(
-        figsize=(6.4 * min(len(targets), 2), 4.2 * math.ceil(len(targets) / 2)), layout="constrained"
+    targets, note = (
+        targets[:MAX_PANELS],
+        (f" ({MAX_PANELS} of {len(targets)} targets shown)" if len(targets) > MAX_PANELS else ""),
     )
+    fig = new_figure(6.4 * min(len(targets), 2), 4.2 * math.ceil(len(targets) / 2) + 0.8)
     axes = fig.subplots(math.ceil(len(targets) / 2), min(len(targets), 2), squeeze=False).flat
     for ax, name in zip(axes, targets):
         rows = scores[scores["target"] == name]
@@ -72,13 +90,15 @@ def plot_calibration_fit(cal, n: int = 1000) -> Figure:
                 ax.plot(x, r["observed"], "D", color=OBSERVED, ms=6, label="observed")
         ax.set_xticks(x, periods)
         ax.set_xlabel("period (shaded: held out of the fit)")
-        ax.set_ylabel(f"{name} (observed unit)")
-        _thousands(ax)
+        ax.set_ylabel(f"{name} ({_unit(cal, name)})")
+        thousands(ax)
         ax.set_title(f"{name}: observed and predicted", fontsize=10)
     handles, labels = next(iter(fig.axes)).get_legend_handles_labels()
     uniq = dict(zip(labels, handles))
     fig.legend(uniq.values(), uniq.keys(), loc="outside lower center", ncol=4, fontsize=8, frameon=False)
-    fig.suptitle(f"{cal.problem.model.name}: calibration by {cal.method} ({len(cal.values):,} draws)")
+    for ax in list(fig.axes)[len(targets) :]:
+        fig.delaxes(ax)
+    fig.suptitle(f"{cal.problem.model.name}: calibration by {cal.method} ({len(cal.values):,} draws){note}")
     return fig
 
 
@@ -89,11 +109,11 @@ def plot_marginals(cal, bins: int = 40) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    cols = cal.problem.columns
+    cols, note = _shown(cal.problem.columns, MAX_PANELS)
     prior = cal.prior_draws()
     ncol = min(3, len(cols))
     nrow = math.ceil(len(cols) / ncol)
-    fig = Figure(figsize=(4.2 * ncol, 3.0 * nrow + 0.6), layout="constrained")
+    fig = new_figure(4.2 * ncol, 3.0 * nrow + 0.6)
     axes = list(fig.subplots(nrow, ncol, squeeze=False).flat)
     for j, (ax, name) in enumerate(zip(axes, cols)):
         lo, hi = np.quantile(np.concatenate([prior[:, j], cal.values[:, j]]), [0.005, 0.995])
@@ -103,11 +123,11 @@ def plot_marginals(cal, bins: int = 40) -> Figure:
                 label="posterior")  # fmt: skip
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("value (the parameter's own unit)")
-        ax.set_ylabel("density")
+        ax.set_ylabel("probability density (per unit)")
     for ax in axes[len(cols) :]:
-        ax.set_visible(False)
+        fig.delaxes(ax)
     axes[0].legend(fontsize=8, frameon=False)
-    fig.suptitle(f"{cal.problem.model.name}: what the data say about each parameter")
+    fig.suptitle(f"{cal.problem.model.name}: what the data say about each parameter{note}")
     return fig
 
 
@@ -118,26 +138,26 @@ def plot_pairs(cal, max_points: int = 2000) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    cols = cal.problem.columns
+    cols, note = _shown(cal.problem.columns, MAX_PAIRS)
     d = len(cols)
-    z = cal.problem.values(cal.resample(min(max_points, len(cal.values))))
-    corr = cal.correlation().to_numpy()
-    fig = Figure(figsize=(2.6 * d + 0.5, 2.6 * d + 0.5), layout="constrained")
+    z = cal.problem.values(cal.resample(min(max_points, len(cal.values))))[:, :d]
+    corr = cal.correlation().to_numpy()[:d, :d]
+    fig = new_figure(2.6 * d + 0.5, 2.6 * d + 0.5)
     axes = fig.subplots(d, d, squeeze=False)
     for i in range(d):
         for j in range(d):
             ax = axes[i, j]
+            if i < j:
+                fig.delaxes(ax)
+                continue
             if i == j:
                 ax.hist(z[:, i], bins=30, color=CALIBRATED, alpha=0.7)
-            elif i > j:
+                ax.set_ylabel("draws", fontsize=7)
+            else:
                 ax.plot(z[:, j], z[:, i], ".", ms=2, color=CALIBRATED, alpha=0.4)
                 ax.set_title(f"r = {corr[i, j]:+.2f}", fontsize=8)
-            else:
-                ax.set_visible(False)
-            if i == d - 1:
-                ax.set_xlabel(cols[j], fontsize=8)
-            if j == 0 and i > 0:
-                ax.set_ylabel(cols[i], fontsize=8)
+                ax.set_ylabel(cols[i], fontsize=7)
+            ax.set_xlabel(cols[j], fontsize=7)
             ax.tick_params(labelsize=7)
-    fig.suptitle(f"{cal.problem.model.name}: posterior pairs ({len(z):,} draws)")
+    fig.suptitle(f"{cal.problem.model.name}: posterior pairs ({len(z):,} draws){note}")
     return fig

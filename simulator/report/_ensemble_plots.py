@@ -1,13 +1,32 @@
-"""Figures of ensembles and analyses: fan charts, scenario comparisons, sensitivity and appraisal."""
+"""Figures of ensembles and analyses: fan charts, scenario comparisons and sensitivity.
+
+Figures of intervention appraisals are in :mod:`~simulator.report._appraisal_plots`
+(re-exported here).  Every function returns a :class:`matplotlib.figure.Figure`
+on the user's backend (none is forced); colours are the Okabe-Ito palette.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 
-from simulator.report._figures import grid, pyplot
+from simulator.report._appraisal_plots import plot_averted_over_time, plot_frontier
+from simulator.report._figures import (
+    CYCLE,
+    GREYS,
+    OKABE_ITO,
+    band_label,
+    choose,
+    finish,
+    grid,
+    legend_below,
+    new_figure,
+    thousands,
+    time_axis,
+    title_words,
+    unit_words,
+)
 
 __all__ = [
     "plot_averted_over_time",
@@ -18,34 +37,40 @@ __all__ = [
     "plot_ranking",
 ]
 
+#: most bars (factors) in a ranking or rows in a heat map, whatever ``top`` asks
+MAX_FACTORS = 25
+#: the main index of each method, in words
+INDEX_WORDS = {
+    "ST": "total-order Sobol index (share of variance)",
+    "S1": "first-order Sobol index (share of variance)",
+    "mu_star": "Morris mu* (mean absolute effect, output's unit)",
+    "delta_raw": "delta moment-independent index",
+    "delta": "delta moment-independent index",
+}
 
-def _fan_panel(ax, s, d, svc: str, x, qs: list[str], base_on: bool) -> None:
+
+def _fan_panel(ax, s, d, svc: str, x, qs: list[str], base_on: bool, members) -> None:
     """Quantile bands and median of ``d`` on a service's underlying referrals (if ``base_on``)."""
     base = np.zeros(len(x))
     if base_on:
         under = s["underlying"].sel(service=svc).fillna(0).to_numpy()
         supp = s["suppressed"].sel(service=svc).fillna(0).to_numpy()
-        ax.stackplot(
-            x, under, supp, colors=["#c8d3e0", "#8fa8c8"], labels=["underlying", "suppressed returning"]
-        )
+        ax.stackplot(x, under, supp, colors=list(GREYS), labels=["underlying", "suppressed returning"], lw=0)
         base = under + supp
     what = "surge " if base_on else ""
-    if base_on:
-        ax.fill_between(
-            x, base, base + d.sel(stat="p50").to_numpy(), color="#f6d3bd", lw=0, label="surge (median)"
-        )
     pairs = [(qs[i], qs[-1 - i]) for i in range(len(qs) // 2)]
     for k, (lo, hi) in enumerate(pairs):
         ax.fill_between(
             x,
             base + d.sel(stat=lo).to_numpy(),
             base + d.sel(stat=hi).to_numpy(),
-            color="#e07b39",
-            alpha=0.25 + 0.25 * k,
+            color=OKABE_ITO["orange"],
+            alpha=0.3 + 0.3 * k / max(1, len(pairs) - 1),
             lw=0,
-            label=f"{what}{lo}-{hi}",
+            label=f"{what}{band_label(lo, hi, members)}",
         )
-    ax.plot(x, base + d.sel(stat="p50").to_numpy(), color="#8a3b0f", lw=1.5, label=f"{what}median")
+    ax.plot(x, base + d.sel(stat="p50").to_numpy(), color=OKABE_ITO["vermillion"], lw=1.5,
+            label=f"{what}median")  # fmt: skip
 
 
 def plot_fan(
@@ -55,7 +80,8 @@ def plot_fan(
 
     For referrals, the bands sit on top of the service's underlying (and
     returning suppressed) referrals, drawn beneath in grey, so the surge is
-    seen against the load the service already has.
+    seen against the load the service already has.  Never more than twelve
+    panels (the title says how many of how many are shown).
 
     Parameters
     ----------
@@ -67,9 +93,9 @@ def plot_fan(
     output
         The monthly output drawn (people per month, or people for stocks such as caseload).
     top
-        Number of panels drawn by default.
+        Number of panels drawn by default (0: as many as fit).
     title
-        Figure title (default: the scenario name and the output).
+        Figure title (default: the scenario name and the output in words).
 
     Returns
     -------
@@ -79,35 +105,35 @@ def plot_fan(
     s = result.summary
     da = s[output]
     qs = result.quantile_names()
+    selectors = None
     if "service" not in da.dims:  # a model's own variable: one panel per element
         from simulator.analysis._ensembles import elements
 
-        panels = elements(da)[: top or None]
-        services = [label or output for label, _ in panels]
+        panels = elements(da)
         selectors = {(label or output): sel for label, sel in panels}
+        order = list(selectors)
+        services = [p for p in services or () if p in selectors] or None
     else:
-        selectors = None
-    if services is None:
-        order = s[f"{output}_total"].sel(stat="p50").to_series().sort_values(ascending=False).index
-        services = list(order[:top])
-    fig, axes = grid(len(services))
-    x = pd.to_datetime(s["date"].to_numpy()) if "date" in s.coords else s["time"].to_numpy()
+        order = list(s[f"{output}_total"].sel(stat="p50").to_series().sort_values(ascending=False).index)
+    shown, note = choose(order, top, services)
+    fig, axes = grid(len(shown))
+    x, xlabel = time_axis(s)
     base_on = output == "referrals" and "underlying" in s
-    for ax, svc in zip(axes, services):
-        d = da.sel(service=svc) if selectors is None else s[output].sel(selectors[svc])
-        _fan_panel(ax, s, d, svc, x, qs, base_on)
+    members = result.attrs.get("members")
+    unit = unit_words(output, da.attrs.get("units"))
+    for ax, svc in zip(axes, shown):
+        d = da.sel(service=svc) if selectors is None else da.sel(selectors[svc])
+        _fan_panel(ax, s, d, svc, x, qs, base_on, members)
         ax.set_title(svc, fontsize=9)
-        unit = s[output].attrs.get("unit") or (
-            ("people" if output == "caseload" else f"{output} / month") if selectors is None else output
-        )
         ax.set_ylabel(unit, fontsize=8)
+        ax.set_xlabel(xlabel, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.set_ylim(bottom=0)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=8, frameon=False)
-    fig.suptitle(title or f"{result.attrs.get('name') or result.attrs.get('model')}: {output}", fontsize=11)
-    fig.autofmt_xdate()
-    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+        thousands(ax)
+    legend_below(fig, axes, ncol=5)
+    name = result.attrs.get("name") or result.attrs.get("model") or ""
+    words = title or f"{name + ': ' if name else ''}{title_words(output)}"
+    finish(fig, words + note, dates="date" in s.coords)
     return fig
 
 
@@ -115,7 +141,8 @@ def plot_ranking(sens, output: str | None = None, service: str | None = None, to
     """Ranked bars of the main sensitivity index with confidence intervals.
 
     Default: referrals of the first service analysed, or the final value of the
-    first variable of a model that is not a surge model.
+    first variable of a model that is not a surge model.  Never more than 25
+    bars (the title says how many of how many are shown).
 
     Parameters
     ----------
@@ -126,38 +153,44 @@ def plot_ranking(sens, output: str | None = None, service: str | None = None, to
     service
         The service whose output is ranked.
     top
-        Number of factors drawn.
+        Number of factors drawn (0: as many as fit).
 
     Returns
     -------
     matplotlib.figure.Figure
         The figure.
     """
-    plt = pyplot()
-
     if sens.meta.get("variables"):
         output = output or f"{sens.meta['variables'][0]}_final"
         service = ""
     else:
         output = output or "referrals_total"
         service = service or sens.meta["services"][0]
-    r = sens.ranking(output, service).head(top)
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(r) + 1.5))
+    every = sens.ranking(output, service)
+    r = every.head(min(top, MAX_FACTORS) if top and top > 0 else MAX_FACTORS)
+    fig = new_figure(8, 0.32 * max(len(r), 3) + 2.0)
+    ax = fig.subplots()
     y = np.arange(len(r))[::-1]
-    ax.barh(y, r["value"], xerr=r["conf"].fillna(0), color="#1f3b63", alpha=0.85, ecolor="#888")
+    ax.barh(y, r["value"], xerr=r["conf"].fillna(0), color=OKABE_ITO["blue"], alpha=0.85,
+            ecolor=OKABE_ITO["black"], label="main index (bar: 95% interval)")  # fmt: skip
     ax.set_yticks(y, r["factor"], fontsize=8)
-    key = r["index"].iloc[0] if len(r) else ""
-    ax.set_xlabel(f"{sens.method} {key} (95% interval)")
-    ax.set_title(f"{service}: {output}" if service else output, fontsize=10)
+    key = str(r["index"].iloc[0]) if len(r) else ""
+    ax.set_xlabel(f"{INDEX_WORDS.get(key, f'{sens.method} {key}')}, 95% interval", fontsize=9)
+    ax.set_ylabel("uncertainty group", fontsize=9)
     if sens.method == "sobol":
         s1 = sens.indices
         s1 = s1[
             (s1["output"] == output) & (s1["service"] == service) & s1["month"].isna() & (s1["index"] == "S1")
         ]
         s1 = s1.set_index("factor").reindex(r["factor"])
-        ax.scatter(s1["value"], y, color="#e07b39", zorder=3, s=14, label="S1 (first order)")
+        ax.scatter(s1["value"], y, color=OKABE_ITO["orange"], zorder=3, s=14, label="S1 (first order)")
+    if len(r):
         ax.legend(fontsize=8)
-    fig.tight_layout()
+    note = f" ({len(r)} of {len(every)} shown)" if len(r) < len(every) else ""
+    what = title_words(output)
+    fig.suptitle(
+        f"{service + ': ' if service else ''}what drives {what[:1].lower() + what[1:]}{note}", fontsize=10
+    )
     return fig
 
 
@@ -165,7 +198,7 @@ def plot_heatmap(sens, service: str | None = None, index: str = "ST", top: int =
     """Sobol index of each factor month by month.
 
     Monthly referrals of one service, or a non-surge model's first variable at
-    every reported time.
+    every reported time.  Never more than 25 rows.
 
     Parameters
     ----------
@@ -176,15 +209,18 @@ def plot_heatmap(sens, service: str | None = None, index: str = "ST", top: int =
     index
         ``"ST"`` (total) or ``"S1"`` (first order).
     top
-        Number of factors drawn (the largest at any month).
+        Number of factors drawn (the largest at any month; 0: as many as fit).
 
     Returns
     -------
     matplotlib.figure.Figure
         The figure.
-    """
-    plt = pyplot()
 
+    Raises
+    ------
+    ValueError
+        If the result has no month-by-month indices.
+    """
     what = "referrals"
     if sens.meta.get("variables"):
         what, service = sens.meta["variables"][0], ""
@@ -194,19 +230,24 @@ def plot_heatmap(sens, service: str | None = None, index: str = "ST", top: int =
     if d.empty:
         raise ValueError("no month-by-month indices: run Sobol with monthly analysis")
     table = d.pivot(index="factor", columns="month", values="value")
-    order = table.max(axis=1).sort_values(ascending=False).index[:top]
+    n = min(top, MAX_FACTORS) if top and top > 0 else MAX_FACTORS
+    order = table.max(axis=1).sort_values(ascending=False).index[:n]
+    note = f" ({len(order)} of {len(table)} shown)" if len(order) < len(table) else ""
     table = table.loc[order]
-    fig, ax = plt.subplots(figsize=(10, 0.4 * len(table) + 1.8))
+    fig = new_figure(10, 0.38 * len(table) + 2.2)
+    ax = fig.subplots()
     im = ax.imshow(
         table.to_numpy(), aspect="auto", cmap="viridis", vmin=0, vmax=max(1e-9, float(np.nanmax(table)))
     )
     ax.set_yticks(range(len(table)), table.index, fontsize=8)
-    ax.set_xticks(range(0, table.shape[1], 3), [f"{int(m)}" for m in table.columns[::3]], fontsize=8)
-    ax.set_xlabel("month" if what == "referrals" else "time")
-    title = f"{service}: monthly referrals" if what == "referrals" else what
-    ax.set_title(f"{title}, Sobol {index} by {'month' if what == 'referrals' else 'time'}", fontsize=10)
-    fig.colorbar(im, ax=ax, fraction=0.03)
-    fig.tight_layout()
+    step = max(1, table.shape[1] // 12)
+    ax.set_xticks(range(0, table.shape[1], step), [f"{m:g}" for m in table.columns[::step]], fontsize=8)
+    ax.set_xlabel("month of the model" if what == "referrals" else "time (the model's unit)")
+    ax.set_ylabel("uncertainty group")
+    bar = fig.colorbar(im, ax=ax, fraction=0.03)
+    bar.set_label(INDEX_WORDS.get(index, index), fontsize=8)
+    words = f"{service}: monthly referrals" if what == "referrals" else title_words(what)
+    fig.suptitle(f"{words}: Sobol {index} month by month{note}", fontsize=10)
     return fig
 
 
@@ -214,7 +255,7 @@ def plot_compare(cmp, services: Sequence[str] | None = None, output: str | None 
     """Median and outer band of an output over time, one colour per scenario.
 
     Default output: referrals per service, or the first variable of a model
-    that is not a surge model (one panel per element).
+    that is not a surge model (one panel per element).  Never more than twelve panels.
 
     Parameters
     ----------
@@ -225,7 +266,7 @@ def plot_compare(cmp, services: Sequence[str] | None = None, output: str | None 
     output
         The monthly output drawn (people per month, or people).
     top
-        Number of panels drawn by default.
+        Number of panels drawn by default (0: as many as fit).
 
     Returns
     -------
@@ -243,111 +284,28 @@ def plot_compare(cmp, services: Sequence[str] | None = None, output: str | None 
             else next(k for k, v in base.data_vars.items() if "time" in v.dims)
         )
     if "service" in base[output].dims:
-        if services is None:
-            order = base[f"{output}_total"].sel(stat="p50").to_series().sort_values(ascending=False).index
-            services = list(order[:top])
-        selectors = {svc: {"service": svc} for svc in services}
+        order = list(base[f"{output}_total"].sel(stat="p50").to_series().sort_values(ascending=False).index)
+        selectors = {svc: {"service": svc} for svc in order}
     else:
-        selectors = {(label or output): sel for label, sel in elements(base[output])[:top]}
-        services = list(selectors)
-    fig, axes = grid(len(services))
-    x = pd.to_datetime(base["date"].to_numpy()) if "date" in base.coords else base["time"].to_numpy()
-    colours = ["#1f3b63", "#e07b39", "#3a9a5b", "#9b4dca", "#c0392b", "#7f8c8d"]
-    for ax, svc in zip(axes, services):
+        selectors = {(label or output): sel for label, sel in elements(base[output])}
+        order = list(selectors)
+        services = [p for p in services or () if p in selectors] or None
+    shown, note = choose(order, top, services)
+    fig, axes = grid(len(shown))
+    x, xlabel = time_axis(base)
+    band = band_label(qs[0], qs[-1], cmp.results[0].attrs.get("members"))
+    for ax, svc in zip(axes, shown):
         for k, (name, r) in enumerate(zip(cmp.names, cmp.results)):
             d = r.summary[output].sel(selectors[svc])
-            c = colours[k % len(colours)]
-            ax.fill_between(x, d.sel(stat=qs[0]), d.sel(stat=qs[-1]), color=c, alpha=0.15, lw=0)
-            ax.plot(x, d.sel(stat="p50"), color=c, lw=1.5, label=name)
+            c = CYCLE[k % len(CYCLE)]
+            ax.fill_between(x, d.sel(stat=qs[0]), d.sel(stat=qs[-1]), color=c, alpha=0.2, lw=0)
+            ax.plot(x, d.sel(stat="p50"), color=c, lw=1.5, label=f"{name} (median; shaded: {band})")
         ax.set_title(svc, fontsize=9)
+        ax.set_ylabel(unit_words(output, base[output].attrs.get("units")), fontsize=8)
+        ax.set_xlabel(xlabel, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.set_ylim(bottom=0)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False)
-    fig.suptitle(f"{output}: median and {qs[0]}-{qs[-1]} band per scenario", fontsize=11)
-    fig.autofmt_xdate()
-    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
-    return fig
-
-
-def plot_frontier(appraisal, outcome: str = "referrals"):
-    """Outcome against cost per package with 90% intervals; the efficient frontier marked.
-
-    A package is on the frontier when no cheaper package (by median cost)
-    achieves at least as much (by median outcome).
-
-    Parameters
-    ----------
-    appraisal
-        An appraisal of intervention packages (:func:`~simulator.analysis.appraise`).
-    outcome
-        The outcome averted (people over the horizon) drawn against cost (pounds).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        The figure.
-    """
-    plt = pyplot()
-    from matplotlib.ticker import FuncFormatter
-
-    t = appraisal.table()
-    label = appraisal.outcomes[outcome]
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    x, y = t["cost median"].to_numpy(), t[f"{label} median"].to_numpy()
-    xerr = [x - t["cost low"].to_numpy(), t["cost high"].to_numpy() - x]
-    yerr = [y - t[f"{label} low"].to_numpy(), t[f"{label} high"].to_numpy() - y]
-    ax.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="o", color="#1f3b63", ecolor="#9aa9bd", capsize=3)
-    for xi, yi, name in zip(x, y, t["package"]):
-        ax.annotate(name, (xi, yi), textcoords="offset points", xytext=(6, 6), fontsize=8)
-    order = np.argsort(x)
-    frontier, best = [], 0.0  # the baseline (no cost, nothing averted) starts the frontier
-    for i in order:
-        if y[i] > best:
-            frontier.append(i)
-            best = y[i]
-    fx, fy = np.r_[0.0, x[frontier]], np.r_[0.0, y[frontier]]
-    ax.plot(fx, fy, "--", color="#e07b39", lw=1.5, label="efficient frontier (medians, from the baseline)")
-    ax.scatter([0], [0], color="#888", s=18, zorder=3)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"£{v / 1e6:,.0f}m"))
-    ax.axhline(0, color="#888", lw=0.8)
-    ax.set_xlabel("cost over the horizon (median and 90% interval)")
-    ax.set_ylabel(f"{label} (median and 90% interval)")
-    ax.legend(fontsize=8)
-    ax.set_title(f"{label} against cost")
-    fig.tight_layout()
-    return fig
-
-
-def plot_averted_over_time(appraisal):
-    """Referrals averted per month by each package (median and 90% band), all services.
-
-    Parameters
-    ----------
-    appraisal
-        An appraisal of intervention packages on a surge model.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        The figure.
-    """
-    plt = pyplot()
-
-    m = appraisal.members["referrals_monthly"]
-    base = m.sel(package="baseline")
-    fig, ax = plt.subplots(figsize=(9, 5))
-    colours = ["#1f3b63", "#e07b39", "#3a9a5b", "#9b4dca", "#c0392b", "#7f8c8d", "#16a085", "#d35400"]
-    t = m["time"].to_numpy()
-    for k, p in enumerate([p for p in appraisal.packages if p != "baseline"]):
-        d = (base - m.sel(package=p)).to_numpy()
-        lo, mid, hi = np.quantile(d, [0.05, 0.5, 0.95], axis=0)
-        c = colours[k % len(colours)]
-        ax.fill_between(t, lo, hi, color=c, alpha=0.15, lw=0)
-        ax.plot(t, mid, color=c, lw=1.6, label=p)
-    ax.axhline(0, color="#888", lw=0.8)
-    ax.set_xlabel("month")
-    ax.set_ylabel("referrals averted per month (all services)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+        thousands(ax)
+    legend_below(fig, axes, ncol=2)
+    finish(fig, f"{title_words(output)}: median and {band} per scenario{note}", dates="date" in base.coords)
     return fig

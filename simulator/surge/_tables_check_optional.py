@@ -5,7 +5,10 @@
 * waiting services exist (a service without capacity rows is warned about and
   ignored); ``escalates_to`` is another service, and given whenever
   ``escalation_rate`` is;
-* every stage but the last has an increasing upper bound, and the last none.
+* every stage but the last has an increasing upper bound, and the last none;
+* a service's escalation and drop-out rates (times each wait band's
+  multipliers) add to at most 1 per step at the model's step (1 month): more
+  would take more people off the list in a step than are on it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import pandas as pd
 from simulator.core._problems import Problems
 from simulator.surge._tables_check import TREATMENT
 from simulator.surge._tables_parse import check_duplicates, check_known, table_frame, where
-from simulator.surge._tables_schema import OPTIONAL_SHEETS, SCHEMA, RawTable
+from simulator.surge._tables_schema import DEFAULT_DT, OPTIONAL_SHEETS, SCHEMA, RawTable
 
 __all__ = ["check_optional"]
 
@@ -31,7 +34,8 @@ def _check_capacity_rows(
         s = cap["service"].iloc[i]
         if not check_known(problems, "capacity", cap, i, "service", services, "treatments", TREATMENT):
             continue
-        if pd.isna(cap["starts"].iloc[i]) and s not in with_demand:
+        # a cell not allowed (e.g. negative) is reported already: it is not "blank"
+        if pd.isna(cap["starts"].iloc[i]) and cap["_ok"].iloc[i] and s not in with_demand:
             problems.add(
                 f"starts is blank (default) but {s!r} has no underlying demand to derive it from",
                 part="capacity",
@@ -97,6 +101,45 @@ def _check_stage_bounds(st: pd.DataFrame, problems: Problems) -> None:
         problems.add(f"upper bounds {uppers[:-1]} must increase", part="stages", column="upper")
 
 
+def _multipliers(st: pd.DataFrame | None) -> list[tuple[str, float, float]]:
+    """Each wait band's name and escalation and drop-out multipliers (1 where blank or without a table)."""
+    if st is None or not len(st):
+        return [("every band", 1.0, 1.0)]
+
+    def one(v: object) -> float:
+        return 1.0 if v is None or pd.isna(v) else float(v)  # type: ignore[arg-type]
+
+    return [(str(k), one(e), one(d)) for k, e, d in zip(st["stage"], st["escalation"], st["dropout"])]
+
+
+def _check_leaving_rates(
+    wait: pd.DataFrame, st: pd.DataFrame | None, problems: Problems, dt: float = DEFAULT_DT
+) -> None:
+    """Escalation + drop-out (x a band's multipliers) x dt is at most 1 for every service and band."""
+    bands = _multipliers(st)
+    for i in range(len(wait)):
+        if not wait["_ok"].iloc[i]:
+            continue
+        e, d = (wait[c].iloc[i] for c in ("escalation_rate", "dropout_rate"))
+        e = 0.0 if pd.isna(e) else float(e)
+        d = 0.0 if pd.isna(d) else float(d)
+        total, band, me, md = max(((e * me + d * md) * dt, band, me, md) for band, me, md in bands)
+        if total <= 1.0 + 1e-12:
+            continue
+        mult = (
+            "" if (me, md) == (1.0, 1.0) else f" x the multipliers of wait band {band!r} ({me:g} and {md:g})"
+        )
+        problems.add(
+            f"service {wait['service'].iloc[i]!r}: escalation_rate {e:g} + dropout_rate {d:g}{mult} "
+            f"add to {total:.4g} per step of {dt:g} month, more than 1: more people would leave the "
+            "waiting list in a step than are on it, and it would go negative",
+            part="waiting",
+            column="dropout_rate",
+            allowed="escalation and drop-out rates (x the wait bands' multipliers) adding to at most 1 per month",
+            **where(wait, i),
+        )
+
+
 def check_optional(
     raw: dict[str, RawTable], problems: Problems, services: set[str], demand: pd.DataFrame
 ) -> dict[str, pd.DataFrame | None]:
@@ -134,4 +177,6 @@ def check_optional(
         _check_waiting_rows(wait, services, capacitated, problems)
     if st is not None:
         _check_stage_bounds(st, problems)
+    if wait is not None:
+        _check_leaving_rates(wait, st, problems)
     return out

@@ -82,7 +82,7 @@ def _parse_cell(ct: ColumnType, v: object) -> tuple[object, str | None]:
     if ct.low is not None and (f < ct.low or (ct.low_open and f <= ct.low)):
         return None, f"is {f:g}" + (" (negative)" if f < 0 else "")
     if ct.high is not None and f > ct.high:
-        return None, f"is {f:g}, above {ct.high:g}"
+        return None, ct.too_high(f)
     return f, None
 
 
@@ -129,7 +129,7 @@ def table_frame(raw: RawTable, types: dict[str, ColumnType], problems: Problems)
             if err:
                 good = False
                 problems.add(
-                    f"value {err}",
+                    err if ct.what is not None and err.startswith(ct.what) else f"value {err}",
                     part=raw.name,
                     row=raw.row_numbers[i],
                     column=c,

@@ -290,6 +290,7 @@ class Importer(ImportState):
             source=str(self.path.name),
             meta={
                 "kind": "vensim",
+                "allow_negative": True,  # Vensim stocks are any quantity, not only counts of people
                 "clock": {"t0": self.t0, "dt": self.dt, "every": every, "final": self.final, "unit": unit},
                 "record": tuple(v.ident for v in user),
                 "vensim_names": names,

@@ -32,6 +32,8 @@ through the protocols of :mod:`._context`, so no module imports one above it.
 
 from __future__ import annotations
 
+import codecs
+import re
 import warnings
 from pathlib import Path
 
@@ -57,6 +59,46 @@ class UnsupportedModel(InputError):
     """The model uses constructs Upstream does not compile (each problem names one)."""
 
 
+_NOT_VENSIM = "not a Vensim model"
+_CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
+_VENSIM_ALLOWED = "a Vensim .mdl text file: equations 'name = expression ~ units ~ comment |'"
+
+
+def vensim_encoding(path: Path) -> tuple[str | None, str | None]:
+    """The encoding to read a ``.mdl`` file with, or why it is not a Vensim model.
+
+    PySD guesses the encoding from the first line and fails with an internal
+    error on a file that is not text; this looks first.
+
+    Parameters
+    ----------
+    path
+        The ``.mdl`` file.
+
+    Returns
+    -------
+    tuple of (str or None, str or None)
+        The encoding (the ``{UTF-8}`` header's, else UTF-8, as PySD takes it) and
+        ``None``; or ``None`` and the reason the file is not a Vensim model.
+    """
+    with path.open("rb") as fh:
+        data = fh.read(1_000_000)
+    control = len(data) - len(data.translate(None, _CONTROL))
+    if b"\0" in data or control > 0.01 * max(len(data), 1):
+        return None, f"{_NOT_VENSIM}: it is not a text file"
+    first = data.split(b"\n", 1)[0].strip()
+    m = re.match(rb"\{([A-Za-z0-9_.:-]+)\}", first)
+    encoding = m.group(1).decode("ascii") if m else "UTF-8"
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        return None, f"{_NOT_VENSIM}: its first line names an unknown encoding {{{encoding}}}"
+    text = data.decode(encoding, errors="ignore")  # as PySD reads it
+    if "~" not in text:
+        return None, f"{_NOT_VENSIM}: no equations found"
+    return encoding, None
+
+
 def read_abstract(path: Path, problems: Problems) -> object | None:
     """PySD's abstract model of a Vensim or XMILE file.
 
@@ -74,13 +116,22 @@ def read_abstract(path: Path, problems: Problems) -> object | None:
         (the problem recorded).
     """
     suffix = path.suffix.lower()
+    encoding = None
+    if suffix in VENSIM_SUFFIXES:
+        try:
+            encoding, why = vensim_encoding(path)
+        except OSError as err:
+            encoding, why = None, f"cannot read the file: {err.strerror or err}"
+        if why is not None:
+            problems.add(why, allowed=_VENSIM_ALLOWED)
+            return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if suffix in VENSIM_SUFFIXES:
                 from pysd.translators.vensim.vensim_file import VensimFile
 
-                f = VensimFile(path)
+                f = VensimFile(path, encoding=encoding)
             else:
                 from pysd.translators.xmile.xmile_file import XmileFile
 
