@@ -35,8 +35,8 @@ The subpackages hold the stages: :mod:`simulator.core` (spec, compiler,
 integrator, results), :mod:`simulator.analysis` (ensembles, sensitivity,
 interventions), :mod:`simulator.surge` (the surge and capacity model kind),
 :mod:`simulator.vensim`, :mod:`simulator.files` and :mod:`simulator.report`.
-The Vensim names and the figures are imported on first use (they load PySD and
-matplotlib).
+Every name is imported on first use (PEP 562), so ``import simulator`` loads
+nothing heavy until it is needed (PySD, matplotlib, scipy).
 """
 
 from __future__ import annotations
@@ -44,33 +44,50 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from simulator.analysis._appraisal import appraise
-from simulator.analysis._calibrate import calibrate, run_posterior_ensemble
-from simulator.analysis._comparison import compare_scenarios
-from simulator.analysis._ensembles import run_ensemble, scenario_ensemble
-from simulator.analysis._sensitivity import sensitivity_analysis
-from simulator.core._compiler import CompiledModel, compile_spec
-from simulator.core._formulas import parse
-from simulator.core._model import Model
-from simulator.core._problems import InputError, Problem
-from simulator.core._results import tidy
-from simulator.core._run import simulate, time_grid
-from simulator.core._spaces import Space
-from simulator.core._spec import Aux, Flow, ModelSpec, Output, Param, Series, SpecError, Stock
-from simulator.files._calibration_spec import load_calibration
-from simulator.files._interventions import load_intervention, load_package
-from simulator.files._loading import BUILTIN_MODELS, builtin_path, check_model, load_model
-from simulator.files._observed import read_observed
-from simulator.files._scenarios import load_scenario
-from simulator.files._writers import write_results
-from simulator.surge._results_table import su_table
-from simulator.surge._summary import surge_summary
-from simulator.surge._waiting import capacity_summary, service_load
-
 __version__ = "0.1.0"
 
-#: names imported on first use: public name -> private module that defines it
+#: every public name is imported on first use (PEP 562), so `import simulator` and the CLI stay light:
+#: public name -> private module that defines it
 _LAZY = {
+    "Aux": "simulator.core._spec",
+    "BUILTIN_MODELS": "simulator.files._loading",
+    "CompiledModel": "simulator.core._compiler",
+    "Flow": "simulator.core._spec",
+    "InputError": "simulator.core._problems",
+    "Model": "simulator.core._model",
+    "ModelSpec": "simulator.core._spec",
+    "Output": "simulator.core._spec",
+    "Param": "simulator.core._spec",
+    "Problem": "simulator.core._problems",
+    "Series": "simulator.core._spec",
+    "Space": "simulator.core._spaces",
+    "SpecError": "simulator.core._spec",
+    "Stock": "simulator.core._spec",
+    "appraise": "simulator.analysis._appraisal",
+    "builtin_path": "simulator.files._loading",
+    "calibrate": "simulator.analysis._calibrate",
+    "capacity_summary": "simulator.surge._waiting",
+    "check_model": "simulator.files._loading",
+    "compare_scenarios": "simulator.analysis._comparison",
+    "compile_spec": "simulator.core._compiler",
+    "load_calibration": "simulator.files._calibration_spec",
+    "load_intervention": "simulator.files._interventions",
+    "load_model": "simulator.files._loading",
+    "load_package": "simulator.files._interventions",
+    "load_scenario": "simulator.files._scenarios",
+    "parse": "simulator.core._formulas",
+    "read_observed": "simulator.files._observed",
+    "run_ensemble": "simulator.analysis._ensembles",
+    "run_posterior_ensemble": "simulator.analysis._calibrate",
+    "scenario_ensemble": "simulator.analysis._ensembles",
+    "sensitivity_analysis": "simulator.analysis._sensitivity",
+    "service_load": "simulator.surge._waiting",
+    "simulate": "simulator.core._run",
+    "su_table": "simulator.surge._results_table",
+    "surge_summary": "simulator.surge._summary",
+    "tidy": "simulator.core._results",
+    "time_grid": "simulator.core._run",
+    "write_results": "simulator.files._writers",
     "export_mdl": "simulator.vensim._writer",
     "import_model": "simulator.vensim._importer",
     "plot_averted_over_time": "simulator.report._ensemble_plots",
@@ -90,7 +107,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    """Import the Vensim names and the figures on first use (PEP 562)."""
+    """Import a public name on first use (PEP 562)."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'simulator' has no attribute {name!r}")

@@ -105,6 +105,9 @@ def imports(name: str) -> list[tuple[str, int]]:
             if target in known:
                 out.append((target, node.lineno))
             out += [(f"{target}.{a.name}", node.lineno) for a in node.names if f"{target}.{a.name}" in known]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in known:
+            # a module named in a string (the packages' lazy ``_LAZY`` tables, importlib) is an import too
+            out.append((node.value, node.lineno))
     return out
 
 

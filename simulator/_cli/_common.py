@@ -22,7 +22,6 @@ from simulator.core._problems import InputError, Problem
 from simulator.core._run import RunError, simulate
 from simulator.core._spec import SpecError
 from simulator.files._loading import load_model
-from simulator.files._scenarios import load_scenario
 
 __all__ = [
     "EXIT_INPUT",
@@ -235,6 +234,8 @@ def read_scenario(path: str, posterior: str | None = None, quiet: bool = True):
     Scenario
         The validated scenario.
     """
+    from simulator.files._scenarios import load_scenario
+
     sc = load_scenario(path)
     if posterior is None:
         return sc

@@ -7,22 +7,61 @@ Every analysis runs its members through :func:`simulator.core.run_arrays`; none 
 imports a model kind.
 """
 
-from ._appraisal import appraise, simulate_package
-from ._appraisal_engine import InterventionEngine
-from ._appraisal_levers import Intervention, Package, ramp
-from ._calibrate import Calibration, calibrate, run_posterior_ensemble
-from ._calibration import CalibrationProblem, Period, Target
-from ._comparison import compare_scenarios
-from ._distributions import DistributionError, beta_ppf, distribution_from_dict
-from ._ensembles import elements, run_ensemble, scenario_ensemble
-from ._likelihoods import Likelihood
-from ._posterior import Posterior
-from ._sampling import SAMPLERS, Sampler
-from ._scenario import DEFAULT_QUANTILES, Scenario
-from ._scores import crps_ensemble, pit
-from ._sensitivity import sensitivity_analysis
-from ._sketches import LogHistogram
-from ._uncertainty import APPLY, MODES, Design, UncertaintyGroup
+import importlib
+from typing import Any
+
+#: public names, imported on first use (PEP 562) so that importing one module of this
+#: package does not import them all: public name -> private module that defines it
+_LAZY = {
+    "APPLY": "simulator.analysis._uncertainty",
+    "Calibration": "simulator.analysis._calibrate",
+    "CalibrationProblem": "simulator.analysis._calibration",
+    "DEFAULT_QUANTILES": "simulator.analysis._scenario",
+    "Design": "simulator.analysis._uncertainty",
+    "DistributionError": "simulator.analysis._distributions",
+    "Intervention": "simulator.analysis._appraisal_levers",
+    "InterventionEngine": "simulator.analysis._appraisal_engine",
+    "Likelihood": "simulator.analysis._likelihoods",
+    "LogHistogram": "simulator.analysis._sketches",
+    "MODES": "simulator.analysis._uncertainty",
+    "Package": "simulator.analysis._appraisal_levers",
+    "Period": "simulator.analysis._calibration",
+    "Posterior": "simulator.analysis._posterior",
+    "SAMPLERS": "simulator.analysis._sampling",
+    "Sampler": "simulator.analysis._sampling",
+    "Scenario": "simulator.analysis._scenario",
+    "Target": "simulator.analysis._calibration",
+    "UncertaintyGroup": "simulator.analysis._uncertainty",
+    "appraise": "simulator.analysis._appraisal",
+    "beta_ppf": "simulator.analysis._distributions",
+    "calibrate": "simulator.analysis._calibrate",
+    "compare_scenarios": "simulator.analysis._comparison",
+    "crps_ensemble": "simulator.analysis._scores",
+    "distribution_from_dict": "simulator.analysis._distributions",
+    "elements": "simulator.analysis._ensembles",
+    "pit": "simulator.analysis._scores",
+    "ramp": "simulator.analysis._appraisal_levers",
+    "run_ensemble": "simulator.analysis._ensembles",
+    "run_posterior_ensemble": "simulator.analysis._calibrate",
+    "scenario_ensemble": "simulator.analysis._ensembles",
+    "sensitivity_analysis": "simulator.analysis._sensitivity",
+    "simulate_package": "simulator.analysis._appraisal",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "APPLY",

@@ -1,13 +1,46 @@
 """Files in and out: models, scenarios, calibration specs, observed data, conversion and result writers."""
 
-from ._calibration_spec import CalibrationSpec, load_calibration
-from ._convert import convert_model
-from ._interventions import load_intervention, load_package
-from ._loading import BUILTIN_MODELS, builtin_path, check_model, load_model
-from ._observed import read_observed
-from ._scenarios import Scenario, load_scenario
-from ._writers import atomic_path, format_from_suffix, write_results
-from ._yaml import Located, dump_model_yaml, flow, load_with_lines
+import importlib
+from typing import Any
+
+#: public names, imported on first use (PEP 562) so that importing one module of this
+#: package does not import them all: public name -> private module that defines it
+_LAZY = {
+    "BUILTIN_MODELS": "simulator.files._loading",
+    "CalibrationSpec": "simulator.files._calibration_spec",
+    "Located": "simulator.files._yaml",
+    "Scenario": "simulator.files._scenarios",
+    "atomic_path": "simulator.files._writers",
+    "builtin_path": "simulator.files._loading",
+    "check_model": "simulator.files._loading",
+    "convert_model": "simulator.files._convert",
+    "dump_model_yaml": "simulator.files._yaml",
+    "flow": "simulator.files._yaml",
+    "format_from_suffix": "simulator.files._writers",
+    "load_calibration": "simulator.files._calibration_spec",
+    "load_intervention": "simulator.files._interventions",
+    "load_model": "simulator.files._loading",
+    "load_package": "simulator.files._interventions",
+    "load_scenario": "simulator.files._scenarios",
+    "load_with_lines": "simulator.files._yaml",
+    "read_observed": "simulator.files._observed",
+    "write_results": "simulator.files._writers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "BUILTIN_MODELS",

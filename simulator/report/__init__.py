@@ -9,11 +9,42 @@ capped at twelve panels; words, units and the Okabe-Ito palette; atomic saving).
 Programs that only save files may call :func:`use_file_backend` first.
 """
 
-from ._appraisal_plots import plot_averted_over_time, plot_frontier
-from ._calibration_plots import plot_calibration_fit, plot_marginals, plot_pairs
-from ._ensemble_plots import plot_compare, plot_fan, plot_heatmap, plot_ranking
-from ._figures import save_figure, use_file_backend
-from ._plots import plot_curves, plot_services, plot_waiting
+import importlib
+from typing import Any
+
+#: public names, imported on first use (PEP 562) so that importing one module of this
+#: package does not import them all: public name -> private module that defines it
+_LAZY = {
+    "plot_averted_over_time": "simulator.report._appraisal_plots",
+    "plot_calibration_fit": "simulator.report._calibration_plots",
+    "plot_compare": "simulator.report._ensemble_plots",
+    "plot_curves": "simulator.report._plots",
+    "plot_fan": "simulator.report._ensemble_plots",
+    "plot_frontier": "simulator.report._appraisal_plots",
+    "plot_heatmap": "simulator.report._ensemble_plots",
+    "plot_marginals": "simulator.report._calibration_plots",
+    "plot_pairs": "simulator.report._calibration_plots",
+    "plot_ranking": "simulator.report._ensemble_plots",
+    "plot_services": "simulator.report._plots",
+    "plot_waiting": "simulator.report._plots",
+    "save_figure": "simulator.report._figures",
+    "use_file_backend": "simulator.report._figures",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "plot_averted_over_time",
