@@ -41,8 +41,7 @@ nothing heavy until it is needed (PySD, matplotlib, scipy).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from simulator._lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -106,19 +105,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name on first use (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'simulator' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
-
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 __all__ = [
     "BUILTIN_MODELS",

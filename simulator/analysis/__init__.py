@@ -7,8 +7,7 @@ Every analysis runs its members through :func:`simulator.core.run_arrays`; none 
 imports a model kind.
 """
 
-import importlib
-from typing import Any
+from simulator._lazy import lazy_names
 
 #: public names, imported on first use (PEP 562) so that importing one module of this
 #: package does not import them all: public name -> private module that defines it
@@ -49,19 +48,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name on first use."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
-
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 __all__ = [
     "APPLY",

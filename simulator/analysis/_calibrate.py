@@ -29,6 +29,7 @@ from simulator.analysis._posterior import Posterior, groups_to_json
 from simulator.analysis._samplers import Population, abc_smc, point_estimate, smc, systematic_resample
 from simulator.analysis._scores import predictive_summary, weighted_quantiles
 from simulator.core._model import Model
+from simulator.core._results import netcdf_ready
 
 __all__ = ["METHODS", "Calibration", "calibrate", "run_posterior_ensemble", "weighted_quantiles"]
 
@@ -294,7 +295,7 @@ class Calibration:
         from simulator.core._atomic import atomic_path
 
         with atomic_path(path) as tmp:
-            self.to_dataset().to_netcdf(tmp, engine="h5netcdf")
+            netcdf_ready(self.to_dataset()).to_netcdf(tmp, engine="h5netcdf")
         return Path(path)
 
 

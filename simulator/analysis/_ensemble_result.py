@@ -21,6 +21,7 @@ from simulator.analysis._ensemble_stats import keep_dims, stat_name, unit_of
 from simulator.core._atomic import atomic_path
 from simulator.core._model import Model
 from simulator.core._outputs import OutputDef
+from simulator.core._results import netcdf_ready
 
 __all__ = ["SERVICE_COLUMNS", "EnsembleResult", "elements", "member_dataset", "summary_of"]
 
@@ -184,10 +185,8 @@ class EnsembleResult:
         ds = self.summary.copy()
         if self.members is not None:
             ds = xr.merge([ds, self.members.rename({v: f"member_{v}" for v in self.members.data_vars})])
-        ds.attrs = _plain(self.attrs)
-        ds = ds.copy()  # NetCDF attributes are numbers or text
-        for v in ds.variables.values():
-            v.attrs = _plain(v.attrs)
+        ds.attrs = dict(self.attrs)
+        ds = netcdf_ready(ds)  # NetCDF attributes are numbers or text
         with atomic_path(path) as tmp:
             ds.to_netcdf(tmp, engine="h5netcdf")
 
@@ -330,8 +329,3 @@ def elements(da: xr.DataArray, skip: Sequence[str] = ("stat", "time", "member"))
         return [("", {})]
     labels = [[str(v) for v in da[d].to_numpy()] for d in dims]
     return [(", ".join(combo), dict(zip(dims, combo))) for combo in product(*labels)]
-
-
-def _plain(attrs: Mapping[str, object]) -> dict[str, object]:
-    """Attributes as NetCDF stores them: numbers and text as they are, anything else as text."""
-    return {k: (v if isinstance(v, int | float | str) else str(v)) for k, v in attrs.items()}

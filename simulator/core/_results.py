@@ -19,7 +19,7 @@ import xarray as xr
 from simulator.core._compiler import CompiledModel
 from simulator.core._spaces import Space
 
-__all__ = ["tidy", "to_dataset"]
+__all__ = ["netcdf_ready", "tidy", "to_dataset"]
 
 
 def _mask_name(spec_meta: Mapping[str, object], dims: tuple[str, ...]) -> str:
@@ -247,3 +247,27 @@ def tidy(ds: xr.Dataset, variables: Sequence[str] | None = None) -> pd.DataFrame
     if not frames:
         return pd.DataFrame(columns=cols)
     return pd.concat(frames, ignore_index=True)[cols]
+
+
+def netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
+    """A copy whose attributes NetCDF can store: numbers and text as they are, anything else as text.
+
+    Parameters
+    ----------
+    ds
+        Any dataset (results, an ensemble summary, a posterior).
+
+    Returns
+    -------
+    xarray.Dataset
+        The same data; dataset and variable attributes made plain.
+    """
+    out = ds.copy()
+    out.attrs = _plain(out.attrs)
+    for v in out.variables.values():
+        v.attrs = _plain(v.attrs)
+    return out
+
+
+def _plain(attrs: Mapping[str, object]) -> dict[str, object]:
+    return {k: (v if isinstance(v, int | float | str) else str(v)) for k, v in attrs.items()}

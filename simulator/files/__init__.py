@@ -1,7 +1,6 @@
 """Files in and out: models, scenarios, calibration specs, observed data, conversion and result writers."""
 
-import importlib
-from typing import Any
+from simulator._lazy import lazy_names
 
 #: public names, imported on first use (PEP 562) so that importing one module of this
 #: package does not import them all: public name -> private module that defines it
@@ -28,19 +27,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name on first use."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
-
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 __all__ = [
     "BUILTIN_MODELS",

@@ -19,7 +19,7 @@ import xarray as xr
 
 from simulator.core._atomic import WriteError, atomic_path
 from simulator.core._budget import format_bytes
-from simulator.core._results import tidy
+from simulator.core._results import netcdf_ready, tidy
 from simulator.surge._results_table import su_table
 
 __all__ = ["FORMATS", "WriteError", "atomic_path", "check_disk_space", "format_from_suffix", "write_results"]
@@ -78,13 +78,6 @@ def check_disk_space(path: str | Path, need: int) -> None:
         )
 
 
-def _netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
-    out = ds.copy()
-    for v in out.variables.values():
-        v.attrs = {k: (val if isinstance(val, int | float | str) else str(val)) for k, val in v.attrs.items()}
-    return out
-
-
 def write_results(
     ds: xr.Dataset,
     path: str | Path,
@@ -120,7 +113,7 @@ def write_results(
         "csv": lambda p: tidy(ds).to_csv(p, index=False),
         "su-csv": lambda p: su_table(ds).to_csv(p, index=False),
         "parquet": lambda p: tidy(ds).to_parquet(p, index=False),
-        "netcdf": lambda p: _netcdf_ready(ds).to_netcdf(p, engine="h5netcdf"),
+        "netcdf": lambda p: netcdf_ready(ds).to_netcdf(p, engine="h5netcdf"),
         "xlsx": lambda p: _write_xlsx(ds, p, extra_sheets or {}),
     }
     check_disk_space(path, int(sum(v.size for v in ds.data_vars.values())) * 8)

@@ -9,8 +9,7 @@ capped at twelve panels; words, units and the Okabe-Ito palette; atomic saving).
 Programs that only save files may call :func:`use_file_backend` first.
 """
 
-import importlib
-from typing import Any
+from simulator._lazy import lazy_names
 
 #: public names, imported on first use (PEP 562) so that importing one module of this
 #: package does not import them all: public name -> private module that defines it
@@ -32,19 +31,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name on first use."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
-
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 __all__ = [
     "plot_averted_over_time",
