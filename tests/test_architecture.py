@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "simulator"
 
-#: the command line: the ``cli`` module and its private helpers' package
-CLI = ("simulator.cli", "simulator._cli")
+#: the command line: the ``cli`` module and its private helpers' package, and the web app
+CLI = ("simulator.cli", "simulator._cli", "simulator.app")
 #: what each layer must never reach (module name prefixes)
 FORBIDDEN = {
     "simulator.core": (
@@ -49,6 +49,11 @@ FORBIDDEN = {
         "simulator.report",
         *CLI,
     ),
+    # the model kinds, file formats and figures serve the command line and the app, never the reverse
+    "simulator.surge": CLI,
+    "simulator.vensim": CLI,
+    "simulator.files": CLI,
+    "simulator.report": CLI,
 }
 
 MAX_FUNCTION_LINES = 80
