@@ -1,0 +1,232 @@
+"""Equity metrics: PHE's slope and relative indices, gaps between strata, and the three domains."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from simulator.analysis._equity import (
+    cumulative_midpoints,
+    group_gaps,
+    interval,
+    poisson_se,
+    simulated_interval,
+    slope_index,
+)
+from simulator.analysis._equity_metrics import equity_metrics
+
+Q = [1, 2, 3, 4, 5]
+
+
+def _strata(values, dim="deprivation", cats=Q) -> xr.DataArray:
+    return xr.DataArray(np.asarray(values, float), dims=dim, coords={dim: cats})
+
+
+def test_hand_computed_quintiles():
+    # equal populations: ranks 0.1, 0.3, 0.5, 0.7, 0.9; mean rank 0.5, mean rate 6.4
+    # slope = sum (x - 0.5)(y - 6.4) / sum (x - 0.5)^2 = -0.76 / 0.08 = -9.5
+    # intercept = 6.4 + 9.5 * 0.5 = 11.15; RII = (11.15 - 9.5) / 11.15
+    fit = slope_index(_strata([10, 8, 7, 5, 2]), _strata([1, 1, 1, 1, 1]), "deprivation")
+    assert float(fit["sii"]) == pytest.approx(-9.5, rel=1e-12)
+    assert float(fit["intercept"]) == pytest.approx(11.15, rel=1e-12)
+    assert float(fit["rii"]) == pytest.approx(1.65 / 11.15, rel=1e-12)
+
+
+def test_ranks_are_cumulative_midpoints():
+    # PHE's own illustration: a first quantile of 12% has rank 0.06, a second of 10% rank 0.17
+    pop = _strata([12, 10, 30, 28, 20])
+    x = cumulative_midpoints(pop, "deprivation").to_numpy()
+    np.testing.assert_allclose(x, [0.06, 0.17, 0.37, 0.66, 0.90], rtol=1e-12)
+
+
+@pytest.mark.parametrize("alpha,beta", [(55.2, -13.6), (2.0, 0.5), (100.0, 0.0)])
+def test_linear_gradient_closed_form(alpha, beta):
+    # rates exactly on a line in the relative rank: SII = slope, RII = (alpha + beta) / alpha,
+    # whatever the populations
+    pop = _strata([5000, 9000, 12000, 7000, 3000])
+    y = alpha + beta * cumulative_midpoints(pop, "deprivation")
+    fit = slope_index(y, pop, "deprivation")
+    assert float(fit["sii"]) == pytest.approx(beta, abs=1e-10)
+    assert float(fit["intercept"]) == pytest.approx(alpha, rel=1e-12)
+    assert float(fit["rii"]) == pytest.approx((alpha + beta) / alpha, rel=1e-12)
+
+
+def test_equals_phe_regression_without_constant():
+    # PHE fits y sqrt(a) ~ sqrt(a) + x sqrt(a) with no constant; solve that by least squares
+    rng = np.random.default_rng(3)
+    pop = rng.uniform(1000, 9000, 10)
+    y = rng.uniform(60, 90, 10)
+    a = pop / pop.sum()
+    x = np.cumsum(a) - a / 2
+    design = np.column_stack([np.sqrt(a), x * np.sqrt(a)])
+    (b0, b1), *_ = np.linalg.lstsq(design, y * np.sqrt(a), rcond=None)
+    cats = list(range(1, 11))
+    fit = slope_index(_strata(y, cats=cats), _strata(pop, cats=cats), "deprivation")
+    assert float(fit["sii"]) == pytest.approx(b1, rel=1e-10)
+    assert float(fit["rii"]) == pytest.approx((b0 + b1) / b0, rel=1e-10)
+
+
+def test_sign_convention_more_deprived_higher():
+    # referrals twice as high in the most deprived decile: negative SII, RII below 1
+    fit = slope_index(_strata([2.0, 1.75, 1.5, 1.25, 1.0]), _strata([1] * 5), "deprivation")
+    assert float(fit["sii"]) < 0 < float(fit["rii"]) < 1
+
+
+def test_vectorised_over_members_and_time_equals_one_by_one():
+    rng = np.random.default_rng(1)
+    vals = xr.DataArray(
+        rng.uniform(1, 5, (4, 3, 5)), dims=("member", "time", "deprivation"), coords={"deprivation": Q}
+    )
+    pop = _strata([3, 4, 5, 4, 3])
+    fit = slope_index(vals, pop, "deprivation")
+    for m in range(4):
+        for t in range(3):
+            one = slope_index(vals.isel(member=m, time=t), pop, "deprivation")
+            assert float(fit["sii"][m, t]) == pytest.approx(float(one["sii"]), rel=1e-12)
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="positive population"):
+        slope_index(_strata([1, 2, 3, 4, 5]), _strata([1, 0, 1, 1, 1]), "deprivation")
+    with pytest.raises(ValueError, match="at least two"):
+        slope_index(_strata([1], cats=[1]), _strata([1], cats=[1]), "deprivation")
+    with pytest.raises(ValueError, match="no 'deprivation'"):
+        slope_index(_strata([1, 2, 3, 4, 5]), _strata([1] * 5, dim="age"), "deprivation")
+
+
+def test_simulated_interval_matches_normal_theory():
+    # the SII is linear in the rates: SII = sum c_i y_i, so its sd is sqrt(sum c_i^2 se_i^2)
+    pop = _strata([1, 2, 3, 2, 1])
+    se = _strata([0.5, 0.4, 0.3, 0.4, 0.6])
+    y = _strata([10, 8, 7, 5, 2])
+    a = pop.to_numpy() / pop.sum().item()
+    x = np.cumsum(a) - a / 2
+    c = a * (x - (a * x).sum()) / (a * (x - (a * x).sum()) ** 2).sum()
+    sd = np.sqrt((c**2 * se.to_numpy() ** 2).sum())
+    sii = float(slope_index(y, pop, "deprivation")["sii"])
+    ci = simulated_interval(y, se, pop, "deprivation", repetitions=100_000, confidence=0.95, seed=7)
+    assert float(ci["sii_low"]) == pytest.approx(sii - 1.959964 * sd, rel=0.01)
+    assert float(ci["sii_high"]) == pytest.approx(sii + 1.959964 * sd, rel=0.01)
+    assert float(ci["rii_low"]) < float(slope_index(y, pop, "deprivation")["rii"]) < float(ci["rii_high"])
+    with pytest.raises(ValueError, match="1,000"):
+        simulated_interval(y, se, pop, "deprivation", repetitions=10)
+
+
+def test_poisson_se():
+    # 400 events in 100,000 people: rate 400 per 100,000, se sqrt(400) = 20 per 100,000
+    se = poisson_se(_strata([400.0], cats=[1]), _strata([1e5], cats=[1]), 1e5)
+    assert float(se[0]) == pytest.approx(20.0)
+
+
+def test_group_gaps_to_reference():
+    cats = ["White", "Asian", "Black", "Mixed", "Other"]
+    y = _strata([50.0, 40.0, 25.0, 45.0, 30.0], "ethnicity", cats)
+    g = group_gaps(y, "ethnicity", reference="White")
+    np.testing.assert_allclose(g["ratio"], [1.0, 0.8, 0.5, 0.9, 0.6])
+    np.testing.assert_allclose(g["difference"], [0.0, -10.0, -25.0, -5.0, -20.0])
+    assert float(g["range"]) == 25.0
+    assert float(g["extreme_ratio"]) == 2.0
+    with pytest.raises(KeyError, match="not a ethnicity stratum"):
+        group_gaps(y, "ethnicity", reference="Nobody")
+
+
+def test_interval_over_members():
+    da = xr.DataArray(np.arange(101.0), dims="member")
+    q = interval(da)
+    assert [float(q.sel(stat=s)) for s in ("median", "low", "high")] == [50.0, 5.0, 95.0]
+
+
+def _quantities(members=20, months=12):
+    """Referrals per month 2:1 from most to least deprived quintile, recovery rising 42% -> 55%."""
+    rng = np.random.default_rng(0)
+    dims = ("member", "time", "deprivation")
+    coords = {"deprivation": Q, "time": np.arange(float(months))}
+    grad = np.array([2.0, 1.75, 1.5, 1.25, 1.0])
+    noise = rng.uniform(0.9, 1.1, (members, months, 1))
+    ref = xr.DataArray(noise * grad * 100, dims=dims, coords=coords)
+    need = xr.DataArray(np.full((members, months, 5), 400.0), dims=dims, coords=coords)
+    rec = np.array([0.42, 0.45, 0.48, 0.52, 0.55])
+    finished = xr.DataArray(np.full((members, months, 5), 50.0), dims=dims, coords=coords)
+    return {
+        "referrals": ref,
+        "starts": ref * 0.6,
+        "need": need,
+        "at_risk": need * 3,
+        "recovered": finished * rec,
+        "relapse": finished * (1 - rec),
+    }
+
+
+def test_metrics_rates_and_domains():
+    q = _quantities()
+    pop = [100_000.0, 100_000.0, 100_000.0, 100_000.0, 100_000.0]
+    res = equity_metrics(q, pop, "deprivation", ordered=True)
+    # horizon referrals per 100,000 = total over 12 months / 100,000 x 100,000
+    expect = q["referrals"].sum("time") / 1e5 * 1e5
+    xr.testing.assert_allclose(res.horizon["referrals_per_100k"], expect)
+    # per person in need to date: cumulative referrals over cumulative need
+    np.testing.assert_allclose(
+        res.monthly["referrals_per_need"].isel(time=-1), q["referrals"].sum("time") / (400.0 * 12)
+    )
+    np.testing.assert_allclose(res.horizon["recovery_rate"].isel(member=0), [0.42, 0.45, 0.48, 0.52, 0.55])
+    # people at risk 1,200 a month in 100,000 for 12 months: 144 people-months per 1,000
+    np.testing.assert_allclose(res.horizon["at_risk_per_1000"], 144.0)
+    t = res.table()
+    assert list(dict.fromkeys(t["domain"])) == ["access", "outcome"]  # no waiting lists: no experience
+    sii = t[(t["metric"] == "referrals per 100,000") & t["stratum"].str.startswith("SII")]
+    assert float(sii["high"].iloc[0]) < 0  # referrals higher among the more deprived
+    rec_rii = t[(t["metric"].str.startswith("recovery")) & t["stratum"].str.startswith("RII")]
+    assert float(rec_rii["median"].iloc[0]) > 1  # recovery better among the less deprived
+    s = res.sii_over_time("referrals_per_100k")
+    assert s.dims == ("stat", "time") and bool((s.sel(stat="low") <= s.sel(stat="high")).all())
+
+
+def test_metrics_horizon_uses_the_time_step():
+    q = {
+        k: v.isel(time=slice(None, None, 2)).assign_coords(time=np.arange(0.0, 12.0, 2.0))
+        for k, v in _quantities().items()
+    }
+    res = equity_metrics(q, [1e5] * 5, "deprivation", ordered=True, metrics=["at_risk_per_1000"])
+    np.testing.assert_allclose(res.horizon["at_risk_per_1000"], 144.0)  # 6 reports, 2 months apart
+
+
+def test_metrics_experience_in_capacity_models():
+    base = _quantities(members=3, months=4)
+    dims, coords = base["need"].dims, base["need"].coords
+
+    def full(v):
+        return xr.DataArray(np.broadcast_to(np.asarray(v, float), (3, 4, 5)).copy(), dims=dims, coords=coords)
+
+    q = {
+        **base,
+        "waiting": full([600, 500, 400, 300, 200]),
+        "exits": full([100] * 5),
+        "over_18_weeks": full([300, 200, 100, 60, 20]),
+        "dropouts": full([10, 8, 6, 4, 2]),
+        "escalations": full([5, 4, 3, 2, 1]),
+    }
+    res = equity_metrics(q, [1e5] * 5, "deprivation", ordered=True)
+    np.testing.assert_allclose(res.horizon["mean_wait"].isel(member=0), [6, 5, 4, 3, 2])
+    np.testing.assert_allclose(res.horizon["share_over_18_weeks"].isel(member=0), [0.5, 0.4, 0.25, 0.2, 0.1])
+    assert "experience" in set(res.table()["domain"])
+
+
+def test_metrics_unordered_reference_and_errors():
+    q = {
+        k: v.rename(deprivation="ethnicity").assign_coords(
+            ethnicity=["White", "Asian", "Black", "Mixed", "Other"]
+        )
+        for k, v in _quantities().items()
+    }
+    pop = [810.0, 96.0, 42.0, 30.0, 22.0]
+    res = equity_metrics(q, pop, "ethnicity", ordered=False)
+    assert res.reference == "White"  # the most populous
+    g = res.gradient()
+    np.testing.assert_allclose(g["referrals_per_100k_ratio"].sel(ethnicity="White"), 1.0)
+    with pytest.raises(ValueError, match="not ordered"):
+        res.sii_over_time("referrals_per_100k")
+    with pytest.raises(KeyError, match="needs waiting"):
+        equity_metrics(q, pop, "ethnicity", ordered=False, metrics=["mean_wait"])
+    with pytest.raises(ValueError, match="3 ethnicity strata; the quantities have 5"):
+        equity_metrics(q, pop[:3], "ethnicity", ordered=False)
