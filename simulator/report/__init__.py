@@ -27,6 +27,8 @@ _LAZY = {
     "plot_services": "simulator.report._plots",
     "plot_waiting": "simulator.report._plots",
     "save_figure": "simulator.report._figures",
+    "SystemMap": "simulator.report._system_map",
+    "system_map": "simulator.report._system_map",
     "use_file_backend": "simulator.report._figures",
 }
 
@@ -34,6 +36,7 @@ _LAZY = {
 __getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 __all__ = [
+    "SystemMap",
     "plot_averted_over_time",
     "plot_calibration_fit",
     "plot_compare",
@@ -47,5 +50,6 @@ __all__ = [
     "plot_services",
     "plot_waiting",
     "save_figure",
+    "system_map",
     "use_file_backend",
 ]
