@@ -13,6 +13,7 @@ import click
 from simulator._cli._analyses import compare_interventions, sensitivity
 from simulator._cli._calibrate_command import calibrate
 from simulator._cli._common import EXIT_INPUT, CLIError, handle_errors, run_options
+from simulator._cli._equity_command import equity, localise
 from simulator._cli._files import convert, curves, export_vensim, validate
 from simulator._cli._models import plot, run, summary
 from simulator._cli._sweeps import compare, ensemble_options, sweep
@@ -44,6 +45,8 @@ for _command in (
     sensitivity,
     compare_interventions,
     calibrate,
+    localise,
+    equity,
 ):
     main.add_command(_command)
 

@@ -40,6 +40,10 @@ class Appraisal:
     packages: list[str]
     crisis: list[str]
     meta: dict[str, object] = field(default_factory=dict)
+    #: stratified models: each member's gap in one metric per package (``(package, member)``:
+    #: ``sii``, ``rii`` or ``range``, ``extreme_ratio``), from
+    #: :func:`simulator.analysis._equity_run.equity_of_packages`; ``None`` otherwise
+    equity: xr.Dataset | None = None
 
     OUTCOMES: ClassVar[dict[str, str]] = {
         "referrals": "referrals averted",
@@ -229,3 +233,99 @@ class Appraisal:
         out.loc["gap (highest - lowest)"] = gap
         out.loc["ratio (highest / lowest)"] = ratio
         return out
+
+    # ------------------------------------------------------------------ equity
+
+    def _gap(self) -> xr.DataArray:
+        if self.equity is None:
+            raise ValueError("this appraisal has no equity figures: compare packages on a stratified model")
+        return abs(self.equity["sii"]) if int(self.equity.attrs["ordered"]) else self.equity["range"]
+
+    def gap_closed(self) -> xr.DataArray:
+        """How much each package narrows the gap, member by member (positive = narrower).
+
+        The gap is the absolute SII of the equity metric (ordered strata) or its range
+        (unordered strata), in the metric's unit.
+
+        Returns
+        -------
+        xarray.DataArray
+            ``(package, member)``: the baseline's gap minus the package's.
+        """
+        gap = self._gap()
+        return gap.sel(package=BASELINE) - gap
+
+    def equity_table(self, quantiles: Sequence[float] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
+        """Per package: change in SII and RII (or range), probability of narrowing, cost per unit closed.
+
+        Parameters
+        ----------
+        quantiles
+            Low, median and high quantiles over members.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per package: ``change in SII`` / ``change in RII`` (ordered strata) or
+            ``change in range`` / ``change in extreme ratio`` (package minus baseline, member
+            by member; median, low, high), ``gap closed`` (the same for the fall in the
+            absolute SII or range), ``P(narrows the gap)`` and ``cost per unit of gap closed``
+            (pounds per metric unit, over members that narrow it).
+        """
+        eq = self._gap().to_dataset(name="gap") if self.equity is None else self.equity
+        ordered = int(eq.attrs["ordered"])
+        pairs = (
+            [("sii", "SII"), ("rii", "RII")]
+            if ordered
+            else [("range", "range"), ("extreme_ratio", "extreme ratio")]
+        )
+        closed = self.gap_closed()
+        rows = []
+        for p in self.packages:
+            if p == BASELINE:
+                continue
+            row: dict[str, object] = {"package": p}
+            for var, word in pairs:
+                d = (eq[var].sel(package=p) - eq[var].sel(package=BASELINE)).to_numpy()
+                row.update(_three(f"change in {word}", d, quantiles))
+            c = closed.sel(package=p).to_numpy()
+            row.update(_three("gap closed", c, quantiles))
+            row["P(narrows the gap)"] = float(np.mean(c > 0))
+            cost = self.members["cost"].sel(package=p).to_numpy()
+            per = cost[c > 0] / c[c > 0]
+            row.update(_three("cost per unit of gap closed", per, quantiles))
+            rows.append(row)
+        out = pd.DataFrame(rows)
+        out.attrs.update({k: eq.attrs[k] for k in ("metric", "dim", "ordered")})
+        return out
+
+    def format_equity_table(self) -> str:
+        """The equity table as text: ``median [low to high]``; what the gap is, in words.
+
+        Returns
+        -------
+        str
+            A heading line and one line per package.
+        """
+        t = self.equity_table()
+        eq = self.equity
+        assert eq is not None
+        words = "SII (most advantaged minus most disadvantaged)" if int(eq.attrs["ordered"]) else "range"
+        out = pd.DataFrame({"Package": t["package"]})
+        for label in [c[: -len(" median")] for c in t.columns if c.endswith(" median")]:
+            fmt = "£{:,.0f}" if label.startswith("cost") else "{:,.4g}"
+            out[label] = [
+                "not defined (no member narrows it)"
+                if np.isnan(m)
+                else f"{fmt.format(m)} [{fmt.format(a)} to {fmt.format(b)}]"
+                for m, a, b in zip(t[f"{label} median"], t[f"{label} low"], t[f"{label} high"])
+            ]
+        out["P(narrows the gap)"] = [f"{v:.2f}" for v in t["P(narrows the gap)"]]
+        head = f"Gap by {eq.attrs['dim']} in {eq.attrs['metric']} ({words}); package minus baseline, member by member:"
+        return head + "\n" + out.to_string(index=False)
+
+
+def _three(label: str, values: np.ndarray, quantiles: Sequence[float]) -> dict[str, float]:
+    """``label median/low/high`` of values (NaN when there are none)."""
+    q = np.quantile(values, quantiles) if len(values) else [np.nan] * 3
+    return {f"{label} median": float(q[1]), f"{label} low": float(q[0]), f"{label} high": float(q[2])}
