@@ -92,6 +92,37 @@ def sensitivity(
         click.echo("wrote " + ", ".join(f for f in (plot_file, heatmap) if f), err=True)
 
 
+def _with_equity(a, sc, pkgs, equity_by, equity_metric, outcome, quiet) -> None:
+    """Equity figures of every package on a stratified model (nothing for other models)."""
+    from simulator._cli._equity_command import outcome_metric
+    from simulator.analysis._equity_metrics import METRICS
+    from simulator.analysis._equity_run import equity_of_packages, stratifier
+
+    try:
+        s = stratifier(sc.model, equity_by)
+    except ValueError:
+        if equity_by:
+            raise
+        return  # not stratified: no equity columns
+    metric = equity_metric or outcome_metric(outcome)
+    if metric not in METRICS:
+        raise CLIError(f"unknown equity metric {metric!r}; metrics: {', '.join(METRICS)}")
+    a.equity = equity_of_packages(
+        sc.model,
+        pkgs,
+        design=sc.design,
+        metric=metric,
+        by=s.name,
+        members=int(a.meta["members"]),  # type: ignore[call-overload]
+        seed=int(a.meta["seed"]),  # type: ignore[call-overload]
+        sampler=str(a.meta["sampler"]),
+        months=sc.months,
+        dt=sc.dt,
+        method=sc.method,
+        progress=not quiet,
+    )
+
+
 def _write_appraisal(a, output: str) -> None:
     """The outcome table as CSV, or every member as netCDF."""
     from simulator.files._writers import atomic_path, format_from_suffix
@@ -99,9 +130,17 @@ def _write_appraisal(a, output: str) -> None:
     fmt = format_from_suffix(output)
     with atomic_path(output) as tmp:
         if fmt == "netcdf":
-            a.members.to_netcdf(tmp, engine="h5netcdf")
+            ds = a.members
+            if a.equity is not None:
+                ds = ds.merge(
+                    a.equity.rename({k: f"equity_{k}" for k in a.equity.data_vars}), combine_attrs="drop"
+                )
+            ds.to_netcdf(tmp, engine="h5netcdf")
         elif fmt == "csv":
-            a.table().to_csv(tmp, index=False)
+            t = a.table()
+            if a.equity is not None:
+                t = t.merge(a.equity_table(), on="package")
+            t.to_csv(tmp, index=False)
         else:
             raise CLIError("write the comparison as .csv (table) or .nc (every member)")
 
@@ -137,10 +176,36 @@ def _write_appraisal(a, output: str) -> None:
 @click.option(
     "--posterior", type=click.Path(dir_okay=False), help="Draw members from a calibration's posterior (.nc)."
 )
+@click.option(
+    "--equity-by",
+    type=click.Choice(["deprivation", "ethnicity", "age", "sex"]),
+    help="Stratified models: the gap measured (default the model's first stratifier).",
+)
+@click.option(
+    "--equity-metric", help="Stratified models: the metric whose gap is measured (default from --outcome)."
+)
+@click.option("--no-equity", is_flag=True, help="Stratified models: skip the equity columns (half the runs).")
+@click.option(
+    "--plot-equity", type=click.Path(dir_okay=False), help="Efficiency-equity plane (stratified models)."
+)
 @click.option("--quiet", "-q", is_flag=True)
 @handle_errors
 def compare_interventions(
-    scenario, packages, members, seed, outcome, crisis, output, plot_file, plot_time, posterior, quiet
+    scenario,
+    packages,
+    members,
+    seed,
+    outcome,
+    crisis,
+    output,
+    plot_file,
+    plot_time,
+    posterior,
+    equity_by,
+    equity_metric,
+    no_equity,
+    plot_equity,
+    quiet,
 ) -> None:
     """Compare intervention PACKAGES against the baseline on the same ensemble draws."""
     from simulator.analysis._appraisal import appraise
@@ -149,6 +214,10 @@ def compare_interventions(
     sc = read_scenario(scenario, posterior, quiet)
     if plot_time and not isinstance(sc.model, SurgeModel):
         raise CLIError("--plot-time draws referrals averted over time: it needs a surge model")
+    if plot_equity and (
+        no_equity or not (getattr(sc.model, "strata", None) or sc.model.spec.meta.get("strata"))
+    ):
+        raise CLIError("--plot-equity needs a stratified model (and no --no-equity)")
     base = sc.path.parent.parent if sc.path is not None else Path.cwd()
     pkgs = [load_package(p, base) for p in packages]
     a = appraise(
@@ -171,6 +240,10 @@ def compare_interventions(
     click.echo(a.format_table())
     click.echo(f"\nP(row averts more {outcome} than column):")
     click.echo(a.beats(outcome).round(2).to_string())
+    if not no_equity:
+        _with_equity(a, sc, pkgs, equity_by, equity_metric, outcome, quiet)
+        if a.equity is not None:
+            click.echo("\n" + a.format_equity_table())
     if not quiet and a.crisis:
         click.echo("crisis services: " + ", ".join(a.crisis), err=True)
     if output:
@@ -178,11 +251,16 @@ def compare_interventions(
     from simulator.report._appraisal_plots import plot_averted_over_time, plot_frontier
     from simulator.report._figures import save_figure, use_file_backend
 
-    if plot_file or plot_time:
+    if plot_file or plot_time or plot_equity:
         use_file_backend()
     if plot_file:
         save_figure(plot_frontier(a, outcome), plot_file)
     if plot_time:
         save_figure(plot_averted_over_time(a), plot_time)
-    if not quiet and (plot_file or plot_time):
-        click.echo("wrote " + ", ".join(f for f in (plot_file, plot_time) if f), err=True)
+    if plot_equity:
+        from simulator.report._equity_plots import plot_equity_plane
+
+        save_figure(plot_equity_plane(a, outcome), plot_equity)
+    written = [f for f in (output, plot_file, plot_time, plot_equity) if f]
+    if not quiet and written:
+        click.echo("wrote " + ", ".join(written), err=True)
