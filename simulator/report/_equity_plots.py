@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import xarray as xr
 
 from simulator.analysis._equity import cumulative_midpoints, interval, slope_index
 from simulator.analysis._equity_metrics import METRICS
