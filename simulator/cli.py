@@ -16,6 +16,7 @@ from simulator._cli._common import EXIT_INPUT, CLIError, handle_errors, run_opti
 from simulator._cli._equity_command import equity, localise
 from simulator._cli._files import convert, curves, export_vensim, validate
 from simulator._cli._models import plot, run, summary
+from simulator._cli._report_command import map_command, report
 from simulator._cli._sweeps import compare, ensemble_options, sweep
 
 __all__ = ["EXIT_INPUT", "CLIError", "ensemble_options", "handle_errors", "main", "run_options"]
@@ -45,6 +46,8 @@ for _command in (
     sensitivity,
     compare_interventions,
     calibrate,
+    report,
+    map_command,
     localise,
     equity,
 ):

@@ -14,6 +14,9 @@ from simulator._lazy import lazy_names
 #: public names, imported on first use (PEP 562) so that importing one module of this
 #: package does not import them all: public name -> private module that defines it
 _LAZY = {
+    "BoardReport": "simulator.report._board_report",
+    "board_report": "simulator.report._board_report",
+    "build_report": "simulator.report._board_report",
     "plot_averted_over_time": "simulator.report._appraisal_plots",
     "plot_calibration_fit": "simulator.report._calibration_plots",
     "plot_compare": "simulator.report._ensemble_plots",
@@ -36,7 +39,10 @@ _LAZY = {
 __getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 __all__ = [
+    "BoardReport",
     "SystemMap",
+    "board_report",
+    "build_report",
     "plot_averted_over_time",
     "plot_calibration_fit",
     "plot_compare",
