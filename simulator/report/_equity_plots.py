@@ -17,6 +17,20 @@ from simulator.report._figures import CYCLE, OKABE_ITO, grid, new_figure, thousa
 __all__ = ["plot_equity_plane", "plot_gradient", "plot_sii_over_time"]
 
 
+def _axis_units(ax, unit: str) -> None:
+    """Percentages for shares, thousands separators otherwise."""
+    if unit == "share":
+        from matplotlib.ticker import PercentFormatter
+
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    else:
+        thousands(ax)
+
+
+def _num(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
 def _lohi(q) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     med = np.asarray(q.sel(stat="median"), dtype=float)
     return med, med - np.asarray(q.sel(stat="low"), float), np.asarray(q.sel(stat="high"), float) - med
@@ -47,13 +61,11 @@ def _gradient_panel(ax, result, metric: str) -> None:
             [b0, b0 + b1],
             color=OKABE_ITO["vermillion"],
             lw=1.5,
-            label=f"fitted: SII {b1:,.3g}, RII {rii:.3g}",
+            label=f"fitted: SII {_num(b1)}, RII {rii:.3g}",
         )
         ax.set_xlim(0, 1)
         ax.set_xticks(x, cats, rotation=0 if len(cats) <= 5 else 45, fontsize=8)
-        ax.set_xlabel(
-            f"{result.meta.get('label') or result.dim} (width = share of people; most disadvantaged left)"
-        )
+        ax.set_xlabel(f"{result.meta.get('label') or result.dim}, most disadvantaged left", fontsize=8)
     else:
         pos = np.arange(len(cats))
         ax.bar(pos, med, color=[CYCLE[i % len(CYCLE)] for i in pos], alpha=0.85)
@@ -65,7 +77,7 @@ def _gradient_panel(ax, result, metric: str) -> None:
         ax.set_xlabel(result.meta.get("label") or result.dim)
     ax.set_title(m.label[:1].upper() + m.label[1:], fontsize=9)
     ax.set_ylabel(m.unit)
-    thousands(ax)
+    _axis_units(ax, m.unit)
     ax.legend(fontsize=7, frameon=False)
 
 
@@ -93,8 +105,10 @@ def plot_gradient(result, metrics: Sequence[str] | None = None):
         _gradient_panel(ax, result, k)
     n = result.horizon.sizes.get("member", 1)
     band = "median and 90% interval of " + (f"{n:,} members" if n > 1 else "one run (no interval)")
+    where = "; strata at the midpoint of their cumulative population share" if result.ordered else ""
     fig.suptitle(
-        f"{result.meta.get('model', 'Model')}: rates by {result.dim} over the horizon ({band})", fontsize=11
+        f"{result.meta.get('model', 'Model')}: rates by {result.dim} over the horizon\n({band}{where})",
+        fontsize=10,
     )
     return fig
 
@@ -130,9 +144,9 @@ def plot_sii_over_time(result, metrics: Sequence[str] | None = None):
         ax.plot(t, q.sel(stat="median"), color=OKABE_ITO["blue"], lw=1.5, label="median")
         ax.axhline(0, color="grey", lw=0.8)
         ax.set_title(METRICS[k].label[:1].upper() + METRICS[k].label[1:], fontsize=9)
-        ax.set_ylabel(f"SII, {METRICS[k].unit}")
+        ax.set_ylabel(f"SII, {'percentage points' if METRICS[k].unit == 'share' else METRICS[k].unit}")
         ax.set_xlabel("month of the model")
-        thousands(ax)
+        _axis_units(ax, METRICS[k].unit)
     axes[0].legend(fontsize=7, frameon=False)
     fig.suptitle(
         f"{result.meta.get('model', 'Model')}: slope index of inequality by {result.dim} over time "
