@@ -15,6 +15,8 @@ Supported inputs:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -22,20 +24,25 @@ import yaml
 
 from simulator.core._model import Model
 from simulator.core._problems import InputError, Problems
+from simulator.core._strata import StrataDecl, StrataError
+from simulator.files._strata_spec import apply_strata, read_strata, read_strata_file, report_strata_error
 from simulator.files._yaml import Located, YAMLLimitError, load_with_lines, read_yaml_text
 from simulator.surge._build import build_surge_spec
+from simulator.surge._strata_sheet import strata_sheet
 from simulator.surge._surge_model import SurgeModel
 from simulator.surge._tables import RawTable, check_tables
 from simulator.surge._workbook import read_workbook
 from simulator.surge._yamlfile import read_surge_yaml
 
-__all__ = ["BUILTIN_MODELS", "builtin_path", "check_model", "load_model"]
+__all__ = ["BUILTIN_MODELS", "builtin_path", "check_model", "load_model", "with_strata"]
 
 BUILTIN_MODELS = {
     "england": "england.yaml",
     "mersey-care": "mersey-care.yaml",
     "cwp": "cwp.yaml",
     "england-capacity": "england-capacity.yaml",
+    "england-imd": "england-imd.yaml",
+    "england-ethnicity": "england-ethnicity.yaml",
 }
 DEFAULT_MODEL = "england"
 
@@ -108,7 +115,14 @@ def check_model(path: str | Path | None = None) -> tuple[Model | None, Problems]
         raw = read_workbook(p, problems)
         if problems.errors:
             return None, problems
-        tables = check_tables(raw, problems, name=p.stem, sources={s: f"{p.name}, sheet {s}" for s in raw})
+        strata = strata_sheet(raw.pop("strata", None), problems)
+        tables = check_tables(
+            raw,
+            problems,
+            name=p.stem,
+            sources={s: f"{p.name}, sheet {s}" for s in raw},
+            meta={"strata": strata},
+        )
         if tables is None:
             return None, problems
         return _surge_model(tables, p, problems)
@@ -134,6 +148,7 @@ def _check_yaml(p: Path, problems: Problems) -> tuple[Model | None, Problems]:
     kind = root.value.get("kind")
     if kind == "surge":
         raw, meta = _surge_yaml_tables(p, root, problems, (p.resolve(),))
+        meta["strata"] = read_strata(root.get("strata"), problems, population="size")
         if problems.errors:
             return None, problems
         import pandas as pd
@@ -259,7 +274,13 @@ def _surge_yaml_tables(
 
 
 def _surge_model(tables, p: Path, problems: Problems) -> tuple[Model | None, Problems]:
-    spec = build_surge_spec(tables)
+    try:
+        spec = build_surge_spec(tables)
+    except StrataError as err:
+        report_strata_error(
+            err, tables.meta.get("strata", ()), problems, rows=p.suffix.lower() in (".xlsx", ".xlsm")
+        )
+        return None, problems
     problems_spec = spec.check()
     for msg in problems_spec:
         problems.add(msg)
@@ -268,7 +289,12 @@ def _surge_model(tables, p: Path, problems: Problems) -> tuple[Model | None, Pro
     return SurgeModel(spec, kind="surge", path=p, tables=tables, warnings=problems.warnings), problems
 
 
-def load_model(path: str | Path | None = None, *, fallback: str | None = None) -> Model:
+def load_model(
+    path: str | Path | None = None,
+    *,
+    fallback: str | None = None,
+    strata: str | Path | Sequence[StrataDecl] | None = None,
+) -> Model:
     """Load a model file (``.xlsx``, ``.yaml``, ``.mdl``/``.xmile``) or a built-in model by name.
 
     With no argument, the built-in England surge model.  ``fallback="pysd"``
@@ -281,6 +307,9 @@ def load_model(path: str | Path | None = None, *, fallback: str | None = None) -
         A model file or a built-in name (``None``: the built-in England model).
     fallback
         ``"pysd"`` to run unsupported Vensim/XMILE models through PySD.
+    strata
+        Stratify the model (any kind, e.g. an imported Vensim model): a YAML file with a
+        ``strata:`` list (:mod:`simulator.files._strata_spec`) or declarations.
 
     Returns
     -------
@@ -304,4 +333,47 @@ def load_model(path: str | Path | None = None, *, fallback: str | None = None) -
 
                 return PySDModel(_resolve(path), problems.errors)  # type: ignore[return-value]
         raise InputError(problems.errors, problems.warnings)
-    return model
+    return model if strata is None else with_strata(model, strata)
+
+
+def with_strata(model: Model, strata: str | Path | Sequence[StrataDecl]) -> Model:
+    """``model`` stratified by the declarations of a strata file (or given declarations).
+
+    Parameters
+    ----------
+    model
+        A loaded model (surge models keep their strata through curve and table edits).
+    strata
+        A YAML file with a ``strata:`` list, or declarations.
+
+    Returns
+    -------
+    Model
+        The stratified model.
+
+    Raises
+    ------
+    InputError
+        Naming the place of every problem of the declarations.
+    """
+    if isinstance(strata, str | Path):
+        name, decls = (
+            Path(strata).name,
+            read_strata_file(strata, population="size" if model.kind == "surge" else None),
+        )
+    else:
+        name, decls = "strata", tuple(strata)
+    problems = Problems(file=name, part_kind="entry")
+    if isinstance(model, SurgeModel):
+        t = model.tables
+        old: tuple = tuple(t.meta.get("strata") or ())  # type: ignore[arg-type]
+        meta = {**t.meta, "strata": (*old, *decls)}
+        try:
+            return model.with_tables(replace(t, meta=meta))
+        except StrataError as err:
+            report_strata_error(err, decls, problems)
+    else:
+        spec = apply_strata(model.spec, decls, problems)
+        if spec is not None:
+            return replace(model, spec=spec, _compiled=None)
+    raise InputError(problems.errors, problems.warnings)

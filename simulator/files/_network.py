@@ -55,6 +55,7 @@ from simulator.core._run_params import RunError, model_grid, prepare_params
 from simulator.core._run_record import make_record
 from simulator.core._spaces import SpaceError
 from simulator.core._spec import ModelSpec, SpecError
+from simulator.files._strata_spec import apply_strata, read_strata
 from simulator.files._yaml import Located
 
 __all__ = ["TRIAL_LIMIT", "read_network"]
@@ -208,7 +209,11 @@ def read_network(root: Located, path: Path, problems: Problems) -> Model | None:
         _add(problems, msg, places)
     if problems.errors:
         return None
-    model = Model(spec, kind="network", path=path, warnings=problems.warnings)
+    strata = read_strata(root.get("strata"), problems)
+    stratified = apply_strata(spec, strata, problems) if strata and not problems.errors else spec
+    if stratified is None or problems.errors:
+        return None
+    model = Model(stratified, kind="network", path=path, warnings=problems.warnings)
     try:
         model.compiled  # noqa: B018 - compiling is the check
     except SpecError as err:

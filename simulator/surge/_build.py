@@ -10,6 +10,7 @@ model's equations are described) and :mod:`simulator.surge._surge_flows`.
 from __future__ import annotations
 
 from simulator.core._spec import ModelSpec, Stock
+from simulator.core._strata_transform import stratify_all
 from simulator.surge._capacity import build_capacity_spec
 from simulator.surge._surge_flows import contacts_output, new_treatment_flow, surge_flows, surge_stocks
 from simulator.surge._surge_parts import SURGE_RECORD, common_meta, surge_parts
@@ -29,11 +30,18 @@ def build_surge_spec(t: SurgeTables) -> ModelSpec:
     Returns
     -------
     ModelSpec
-        The capacity model's spec if ``t`` has a capacity table, else the surge model's.
+        The capacity model's spec if ``t`` has a capacity table, else the surge model's;
+        stratified by the declarations in ``t.meta["strata"]``, if any
+        (:func:`simulator.core._strata_transform.stratify_all`).
+
+    Raises
+    ------
+    simulator.core._strata.StrataError
+        If a strata declaration does not fit the model.
     """
-    if t.has_capacity:
-        return build_capacity_spec(t)
-    return surge_spec(t)
+    spec = build_capacity_spec(t) if t.has_capacity else surge_spec(t)
+    strata = t.meta.get("strata") or ()
+    return stratify_all(spec, strata) if strata else spec  # type: ignore[arg-type]
 
 
 def surge_spec(t: SurgeTables) -> ModelSpec:

@@ -41,7 +41,7 @@ def read_workbook(path: str | Path, problems: Problems) -> dict[str, RawTable]:
     try:
         for name in wb.sheetnames:
             key = name.strip()
-            if key not in SHEETS and key not in OPTIONAL_SHEETS:
+            if key not in (*SHEETS, *OPTIONAL_SHEETS, "strata"):  # strata: read by _strata_sheet.py
                 continue
             ws = wb[name]
             header: list[object] | None = None
