@@ -40,8 +40,8 @@ __all__ = ["AGGREGATES", "CalibrationProblem", "Period", "Target"]
 DASK_BLOCK = 4096
 
 
-def _predict_block(problem: CalibrationProblem, z: np.ndarray) -> dict[str, np.ndarray]:
-    return problem.predict(z)
+def _predict_block(problem: CalibrationProblem, z: np.ndarray, fit_only: bool) -> dict[str, np.ndarray]:
+    return problem.predict(z, fit_only=fit_only)
 
 
 class CalibrationProblem:
@@ -133,24 +133,27 @@ class CalibrationProblem:
         skip = ("dask_client", "_remote")
         return {k: v for k, v in self.__dict__.items() if k not in skip} | {"dask_client": None}
 
-    def _predict_on_dask(self, client, z: np.ndarray) -> dict[str, np.ndarray]:
+    def _predict_on_dask(self, client, z: np.ndarray, fit_only: bool) -> dict[str, np.ndarray]:
         """Blocks of :data:`DASK_BLOCK` particles on the cluster (the problem is sent once per client)."""
         remote = getattr(self, "_remote", None)
         if remote is None or remote[0] is not client:
             remote = (client, client.scatter(self, broadcast=True, hash=False))
             self._remote = remote
         blocks = [z[a : a + DASK_BLOCK] for a in range(0, len(z), DASK_BLOCK)]
-        futures = [client.submit(_predict_block, remote[1], b, pure=False) for b in blocks]
+        futures = [client.submit(_predict_block, remote[1], b, fit_only, pure=False) for b in blocks]
         parts = client.gather(futures)
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
-    def predict(self, z: np.ndarray) -> dict[str, np.ndarray]:
+    def predict(self, z: np.ndarray, fit_only: bool = False) -> dict[str, np.ndarray]:
         """Every target's prediction ``(n, k)`` for particles ``z``: one ensemble run (or blocks on dask).
 
         Parameters
         ----------
         z
             ``(n, d)`` particles in probit space.
+        fit_only
+            Predict the fitted periods only (``NaN`` in the others): the run stops at the last
+            reported time a fitted period needs (the same numbers, fewer steps).
 
         Returns
         -------
@@ -160,16 +163,17 @@ class CalibrationProblem:
         z = np.atleast_2d(np.asarray(z, dtype=float))
         client = self.dask_client
         if client is not None and len(z) > DASK_BLOCK:
-            return self._predict_on_dask(client, z)
+            return self._predict_on_dask(client, z, fit_only)
         nd = len(self.design.columns)
         u = np.clip(special.ndtr(z[:, :nd]), 1e-12, 1 - 1e-12)
         arrays, members = prepare_params(self.model.compiled, self.design.apply(u) if nd else {})
-        out = run_arrays(self.model.compiled, arrays, members, self._grid, self._items, **self.run_options)
+        grid = self._fit_grid if fit_only else self._grid
+        out = run_arrays(self.model.compiled, arrays, members, grid, self._items, **self.run_options)
         if members != len(z):  # a design without columns runs one member for every particle
             out = {k: np.broadcast_to(v, (len(z), *v.shape[1:])) for k, v in out.items()}
         ex = self.extra_values(z)
         return {
-            t.name: self._aggregate(t, out, ex.get((t.name, "level")), ex.get((t.name, "growth")))
+            t.name: self._aggregate(t, out, ex.get((t.name, "level")), ex.get((t.name, "growth")), fit_only)
             for t in self.targets
         }
 
@@ -221,7 +225,7 @@ class CalibrationProblem:
         numpy.ndarray
             ``(n,)`` log-likelihoods (``-inf`` where a prediction is impossible).
         """
-        pred = self.predict(z)
+        pred = self.predict(z, fit_only=not held_out)
         spreads = self.spread_values(z)
         total = np.zeros(len(np.atleast_2d(z)))
         for t in self.targets:
@@ -230,7 +234,9 @@ class CalibrationProblem:
                 total += t.likelihood.logpdf(t.observed[mask], pred[t.name][:, mask], spreads.get(t.name))
         return total
 
-    def simulate_observations(self, z: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    def simulate_observations(
+        self, z: np.ndarray, rng: np.random.Generator, fit_only: bool = False
+    ) -> dict[str, np.ndarray]:
         """Observations simulated from each particle's prediction and its target's observation model.
 
         Parameters
@@ -239,13 +245,15 @@ class CalibrationProblem:
             ``(n, d)`` particles in probit space.
         rng
             Random generator of the observation noise.
+        fit_only
+            Simulate the fitted periods only (``NaN`` in the others; see :meth:`predict`).
 
         Returns
         -------
         dict
             Target name -> ``(n, k)`` simulated observations in the observed unit.
         """
-        pred = self.predict(z)
+        pred = self.predict(z, fit_only)
         spreads = self.spread_values(z)
         return {t.name: t.likelihood.sample(pred[t.name], rng, spreads.get(t.name)) for t in self.targets}
 
@@ -264,7 +272,7 @@ class CalibrationProblem:
         numpy.ndarray
             ``(n,)`` distances (dimensionless).
         """
-        sims = self.simulate_observations(z, rng)
+        sims = self.simulate_observations(z, rng, fit_only=True)
         parts = []
         for t in self.targets:
             m = t.fit_mask
@@ -294,24 +302,38 @@ class CalibrationProblem:
                 self._weights[t.name, v] = selection_weights(spaces[v].dims, spaces[v].coords, t.select)
             self._periods[t.name] = period_matrix(self.times, t.periods, t.aggregate)
             self._base[t.name] = included_series(reported, self.model.spec.dims, t, len(self.times))
+        self._fit_grid, self._fit_len = self._grid, len(self.times)
+        rows = [
+            np.flatnonzero(np.any(self._periods[t.name][:, t.fit_mask] != 0, axis=1)) for t in self.targets
+        ]
+        last = max((int(r[-1]) + 1 for r in rows if len(r)), default=len(self.times))
+        if last < len(self.times):
+            grid, _ = model_grid(self.model.spec, last, self.dt)
+            if np.allclose(grid.report_times, self.times[:last]):  # a prefix of the full run's reports
+                self._fit_grid, self._fit_len = grid, last
 
     def _sum(self, out: dict[str, np.ndarray], t: Target, names: Sequence[str]) -> np.ndarray:
         return sum(out[v] @ self._weights[t.name, v] for v in names)  # (n, T)
 
-    def _aggregate(self, t: Target, out: dict[str, np.ndarray], level=None, growth=None) -> np.ndarray:
+    def _aggregate(self, t: Target, out: dict[str, np.ndarray], level=None, growth=None, fit_only=False):
         n = next(iter(out.values())).shape[0]
+        nt = self._fit_len if fit_only else len(self.times)
+        times = self.times[:nt]
+        cols = t.fit_mask if fit_only else np.ones(len(t.periods), dtype=bool)
+        periods = self._periods[t.name][:nt, cols]
         num = self._sum(out, t, t.variables)
         base = self._base[t.name]
         if base is not None:
-            factor = np.ones((n, len(self.times)))
+            factor = np.ones((n, nt))
             if level is not None:
                 factor = factor * level
             if growth is not None:
-                factor = factor * (1.0 + growth) ** (self.times[None, :] / 12.0)
-            num = num + base[None, :] * factor
-        pred = num @ self._periods[t.name]
+                factor = factor * (1.0 + growth) ** (times[None, :] / 12.0)
+            num = num + base[None, :nt] * factor
+        pred = np.full((n, len(t.periods)), np.nan)
+        pred[:, cols] = num @ periods
         if t.denominator:
-            pred = pred / (self._sum(out, t, t.denominator) @ self._periods[t.name])
+            pred[:, cols] /= self._sum(out, t, t.denominator) @ periods
         return pred
 
     def _check(self) -> None:
