@@ -130,6 +130,7 @@ def _print(res, name: str) -> None:
         )
     else:
         click.echo(f"gaps to the reference stratum: {res.reference}")
+    width = min(70, max(len(str(x)) for x in t["stratum"]))
     for domain in ("access", "experience", "outcome"):
         part = t[t["domain"] == domain]
         if part.empty:
@@ -139,7 +140,7 @@ def _print(res, name: str) -> None:
             click.echo(f"  {metric} ({rows['unit'].iloc[0]})")
             for _, r in rows.iterrows():
                 iv = f" [{r['low']:,.4g} to {r['high']:,.4g}]" if n > 1 else ""
-                click.echo(f"    {r['stratum']:<48} {r['median']:>12,.4g}{iv}")
+                click.echo(f"    {r['stratum']:<{width}} {r['median']:>12,.4g}{iv}")
 
 
 @click.command()

@@ -6,6 +6,7 @@ forced); colours are the Okabe-Ito palette.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -42,6 +43,8 @@ def _gradient_panel(ax, result, metric: str) -> None:
     q = interval(result.horizon[metric])
     med, lo, hi = _lohi(q)
     cats = [str(c) for c in q[result.dim].to_numpy()]
+    ticks = [textwrap.fill(c, 16) for c in cats]
+    one = result.horizon.sizes.get("member", 1) == 1
     if result.ordered:
         x = cumulative_midpoints(result.population, result.dim).to_numpy()
         ax.errorbar(
@@ -51,7 +54,7 @@ def _gradient_panel(ax, result, metric: str) -> None:
             fmt="o",
             color=OKABE_ITO["blue"],
             capsize=3,
-            label="stratum (median, interval)",
+            label="stratum" if one else "stratum (median, 90% interval)",
         )
         fit = slope_index(result.horizon[metric], result.population, result.dim)
         b0, b1 = float(fit["intercept"].median()), float(fit["sii"].median())
@@ -64,16 +67,17 @@ def _gradient_panel(ax, result, metric: str) -> None:
             label=f"fitted: SII {_num(b1)}, RII {rii:.3g}",
         )
         ax.set_xlim(0, 1)
-        ax.set_xticks(x, cats, rotation=0 if len(cats) <= 5 else 45, fontsize=8)
+        ax.set_xticks(x, ticks, rotation=0 if len(cats) <= 5 else 45, fontsize=7)
         ax.set_xlabel(f"{result.meta.get('label') or result.dim}, most disadvantaged left", fontsize=8)
     else:
         pos = np.arange(len(cats))
         ax.bar(pos, med, color=[CYCLE[i % len(CYCLE)] for i in pos], alpha=0.85)
-        ax.errorbar(pos, med, yerr=[lo, hi], fmt="none", color="black", capsize=3, label="interval")
+        if not one:
+            ax.errorbar(pos, med, yerr=[lo, hi], fmt="none", color="black", capsize=3, label="90% interval")
         if result.reference in cats:
             ref = med[cats.index(result.reference)]
             ax.axhline(ref, color="grey", ls="--", lw=1, label=f"reference: {result.reference}")
-        ax.set_xticks(pos, cats, rotation=20, fontsize=8)
+        ax.set_xticks(pos, ticks, fontsize=7)
         ax.set_xlabel(result.meta.get("label") or result.dim)
     ax.set_title(m.label[:1].upper() + m.label[1:], fontsize=9)
     ax.set_ylabel(m.unit)
@@ -104,7 +108,7 @@ def plot_gradient(result, metrics: Sequence[str] | None = None):
     for ax, k in zip(axes, chosen):
         _gradient_panel(ax, result, k)
     n = result.horizon.sizes.get("member", 1)
-    band = "median and 90% interval of " + (f"{n:,} members" if n > 1 else "one run (no interval)")
+    band = f"median and 90% interval of {n:,} members" if n > 1 else "one run"
     where = "; strata at the midpoint of their cumulative population share" if result.ordered else ""
     fig.suptitle(
         f"{result.meta.get('model', 'Model')}: rates by {result.dim} over the horizon\n({band}{where})",
