@@ -343,3 +343,21 @@ def test_equity_command(tmp_path):
     assert res.exit_code == 2 and "not stratified" in res.output and "Traceback" not in res.output
     res = CliRunner().invoke(main, ["equity", str(path), "--metric", "nonsense", "-q"])
     assert res.exit_code == 2 and "unknown metric" in res.output
+
+
+def test_single_run_phe_interval_with_poisson_counts():
+    q = {k: v.isel(member=[0]) for k, v in _quantities().items()}
+    pop = np.array([1e5, 1.2e5, 0.9e5, 1.1e5, 1e5])
+    res = equity_metrics(q, pop, "deprivation", ordered=True, metrics=["referrals_per_100k", "recovery_rate"])
+    ci = res.simulated_intervals(repetitions=20_000, seed=2)
+    assert list(ci["metric"]) == ["referrals per 100,000"]  # only counts per head
+    # normal theory: SII = sum c_i y_i, each rate's se = sqrt(count) / pop x 100,000
+    a = pop / pop.sum()
+    x = np.cumsum(a) - a / 2
+    c = a * (x - (a * x).sum()) / (a * (x - (a * x).sum()) ** 2).sum()
+    rate = res.horizon["referrals_per_100k"].isel(member=0).to_numpy()
+    se = np.sqrt(rate * pop / 1e5) / pop * 1e5
+    half = 1.959964 * np.sqrt((c**2 * se**2).sum())
+    r = ci.iloc[0]
+    assert r["sii_low"] == pytest.approx(r["sii"] - half, rel=0.02)
+    assert r["sii_high"] == pytest.approx(r["sii"] + half, rel=0.02)

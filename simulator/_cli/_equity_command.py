@@ -141,6 +141,17 @@ def _print(res, name: str) -> None:
             for _, r in rows.iterrows():
                 iv = f" [{r['low']:,.4g} to {r['high']:,.4g}]" if n > 1 else ""
                 click.echo(f"    {r['stratum']:<{width}} {r['median']:>12,.4g}{iv}")
+    if n == 1 and res.ordered:
+        ci = res.simulated_intervals()
+        if len(ci):
+            click.echo(
+                "\nOne run: PHE's simulation intervals (95%, 100,000 draws), the counts taken as Poisson observations"
+            )
+            for _, r in ci.iterrows():
+                click.echo(
+                    f"  {r['metric']}: SII {r['sii']:,.4g} [{r['sii_low']:,.4g} to {r['sii_high']:,.4g}], "
+                    f"RII {r['rii']:.4g} [{r['rii_low']:.4g} to {r['rii_high']:.4g}]"
+                )
 
 
 @click.command()

@@ -28,94 +28,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from simulator.analysis._equity import INTERVAL, group_gaps, interval, slope_index
+from simulator.analysis._equity import (
+    INTERVAL,
+    group_gaps,
+    interval,
+    poisson_se,
+    simulated_interval,
+    slope_index,
+)
+from simulator.analysis._equity_defs import DOMAINS, METRICS, Metric
 
 __all__ = ["DOMAINS", "METRICS", "EquityResult", "Metric", "equity_metrics"]
-
-DOMAINS = ("access", "experience", "outcome")
-
-
-class Metric(NamedTuple):
-    """How a metric is made of the quantities.
-
-    ``kind``: ``population`` (numerator per ``scale`` people of the stratum; over the
-    horizon the numerator's total over time), ``ratio`` (numerator over denominator x
-    ``scale``; over the horizon, total over total) or ``cumulative`` (cumulative
-    numerator over cumulative denominator to date).
-    """
-
-    domain: str
-    label: str
-    unit: str
-    numerator: str
-    denominator: str
-    scale: float
-    kind: str
-
-
-METRICS: dict[str, Metric] = {
-    "referrals_per_100k": Metric(
-        "access", "referrals per 100,000", "per 100,000 people", "referrals", "", 1e5, "population"
-    ),
-    "starts_per_100k": Metric(
-        "access", "treatment starts per 100,000", "per 100,000 people", "starts", "", 1e5, "population"
-    ),
-    "referrals_per_need": Metric(
-        "access", "referrals per person in need", "per person", "referrals", "need", 1.0, "cumulative"
-    ),
-    "starts_per_need": Metric(
-        "access", "treatment starts per person in need", "per person", "starts", "need", 1.0, "cumulative"
-    ),
-    "mean_wait": Metric("experience", "mean wait", "months", "waiting", "exits", 1.0, "ratio"),
-    "share_over_18_weeks": Metric(
-        "experience", "share waiting over 18 weeks", "share", "over_18_weeks", "waiting", 1.0, "ratio"
-    ),
-    "dropouts_per_1000": Metric(
-        "experience",
-        "drop-outs while waiting per 1,000 referrals",
-        "per 1,000 referrals",
-        "dropouts",
-        "referrals",
-        1e3,
-        "ratio",
-    ),
-    "escalations_per_1000": Metric(
-        "experience",
-        "escalations to crisis while waiting per 1,000 referrals",
-        "per 1,000 referrals",
-        "escalations",
-        "referrals",
-        1e3,
-        "ratio",
-    ),
-    "recovery_rate": Metric(
-        "outcome",
-        "recovery rate (share leaving treatment well)",
-        "share",
-        "recovered",
-        "finished",
-        1.0,
-        "ratio",
-    ),
-    "at_risk_per_1000": Metric(
-        "outcome", "people-months at risk per 1,000", "per 1,000 people", "at_risk", "", 1e3, "population"
-    ),
-    "relapse_per_1000": Metric(
-        "outcome",
-        "leaving treatment still in need per 1,000 starts",
-        "per 1,000 starts",
-        "relapse",
-        "starts",
-        1e3,
-        "ratio",
-    ),
-}
 
 
 def _step(da: xr.DataArray) -> float:
@@ -220,6 +148,53 @@ class EquityResult:
         out = interval(slope_index(self.monthly[metric], self.population, self.dim)["sii"], bounds=bounds)
         assert isinstance(out, xr.DataArray)
         return out
+
+    def simulated_intervals(
+        self, repetitions: int = 100_000, confidence: float = 0.95, seed: int = 0
+    ) -> pd.DataFrame:
+        """PHE's simulation intervals of the SII and RII of a single run, counts taken as Poisson.
+
+        For the metrics that are counts per head (``kind`` ``population``): each stratum's
+        count over the horizon is treated as a Poisson observation (standard error
+        ``sqrt(count)``), as if the modelled counts had been observed, and
+        :func:`~simulator.analysis._equity.simulated_interval` draws the rates and refits.
+        This is the uncertainty of *observing* such counts, not of the model: an ensemble
+        gives the model's.
+
+        Parameters
+        ----------
+        repetitions, confidence, seed
+            As :func:`~simulator.analysis._equity.simulated_interval` (PHE: 100,000 and 95%).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``metric, sii, sii_low, sii_high, rii, rii_low, rii_high`` for ordered strata
+            (empty otherwise).
+        """
+        rows: list[dict[str, object]] = []
+        if not self.ordered:
+            return pd.DataFrame(rows)
+        for k in self.metrics:
+            m = METRICS[k]
+            if m.kind != "population":
+                continue
+            rate = (
+                self.horizon[k].isel(member=0, drop=True)
+                if "member" in self.horizon[k].dims
+                else self.horizon[k]
+            )
+            se = poisson_se(rate, self.population, m.scale)
+            ci = simulated_interval(
+                rate, se, self.population, self.dim, repetitions=repetitions, confidence=confidence, seed=seed
+            )
+            fit = slope_index(rate, self.population, self.dim)
+            rows.append(
+                {"metric": m.label, "sii": float(fit["sii"]), "sii_low": float(ci["sii_low"]),
+                 "sii_high": float(ci["sii_high"]), "rii": float(fit["rii"]), "rii_low": float(ci["rii_low"]),
+                 "rii_high": float(ci["rii_high"])}
+            )  # fmt: skip
+        return pd.DataFrame(rows)
 
     def _check(self, metric: str) -> None:
         if metric not in self.metrics:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from simulator.analysis._equity import cumulative_midpoints, interval, slope_index
-from simulator.analysis._equity_metrics import METRICS
+from simulator.analysis._equity_defs import METRICS
 from simulator.report._figures import CYCLE, OKABE_ITO, grid, new_figure, thousands
 
 __all__ = ["plot_equity_plane", "plot_gradient", "plot_sii_over_time"]
