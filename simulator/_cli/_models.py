@@ -140,7 +140,13 @@ def summary(model, curve, dt, months, method, quiet, verbose, max_memory, output
     if not quiet:
         click.echo(
             "Referrals and starts are totals over the horizon; surge % compares total surge referrals "
-            "with underlying referrals in the first 12 months.",
+            "with underlying referrals in the first 12 months."
+            + (
+                " Surge columns count people referred in the surge; '(all)' columns and all starts add "
+                "pre-pandemic referrals (what competes for capacity; sweep's starts, caseload, contacts)."
+                if "surge_starts" in table
+                else ""
+            ),
             err=True,
         )
     cap = capacity_summary(ds) if has_capacity(ds) else None

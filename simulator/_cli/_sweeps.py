@@ -76,34 +76,31 @@ def check_ensembles(scenarios: list, members: int | None, verbose: bool, max_mem
     BudgetError
         With the estimate and how to proceed.
     """
-    from simulator.analysis._ensembles import KEEP_LIMIT, default_outputs
-    from simulator.core._budget import check_budget, ensemble_estimate
+    from simulator.analysis._ensemble_budget import KEEP_LIMIT, ensemble_budget, stream_advice
+    from simulator.analysis._ensembles import default_outputs
+    from simulator.core._budget import check_budget
     from simulator.core._run_params import model_grid
 
     ests = []
+    printer = estimate_printer(verbose)
     for sc in scenarios:
         n = int(members or sc.members)
         grid, _ = model_grid(sc.model.spec, int(sc.months or sc.model.spec.horizon), sc.dt)
-        est = ensemble_estimate(
-            sc.model.compiled,
+        groups = sc.groups
+        est = ensemble_budget(
+            sc.model,
             n,
             grid,
             default_outputs(sc.model),
             keep=n <= KEEP_LIMIT,
-            varied={g.parameter for g in sc.groups},
+            varied={g.parameter for g in groups},
+            identical=not groups and n > 1,
             what=f"ensemble {sc.name}",
         )
         ests.append(est)
-        printer = estimate_printer(verbose)
         if printer is not None:
             printer(est)
-    advice = []
-    if any(e.kept_bytes for e in ests):
-        advice.append(
-            f"stream the members (with more than {KEEP_LIMIT:,} members only running sums and a "
-            "quantile sketch are kept, not every member)"
-        )
-    check_budget(ests, max_memory, advice=advice)
+    check_budget(ests, max_memory, advice=stream_advice(ests))
 
 
 def _no_sampler(posterior: str | None, sampler: str | None) -> str | None:
@@ -172,7 +169,9 @@ def _clip_notes(attrs: dict, quiet: bool) -> None:
     default="referrals",
     show_default=True,
     help="Output drawn in the fan charts: referrals, starts, caseload, contacts; capacity models also "
-    "waiting, mean_wait, share_over_18_weeks, escalations, dropouts, unmet_need, utilisation.",
+    "surge_starts, surge_caseload, surge_contacts (the surge's part; starts, caseload and contacts "
+    "then count pre-pandemic referrals too), waiting, mean_wait, share_over_18_weeks, escalations, "
+    "dropouts, unmet_need, utilisation.",
 )
 @handle_errors
 def sweep(
@@ -198,7 +197,13 @@ def sweep(
     result = _on_dask(
         dask_address,
         lambda client: scenario_ensemble(
-            sc, members=members, seed=seed, sampler=sampler, dask_client=client, progress=not quiet
+            sc,
+            members=members,
+            seed=seed,
+            sampler=sampler,
+            dask_client=client,
+            progress=not quiet,
+            max_memory=max_memory,
         ),
     )
     shown = list(services) or sc.services or None
@@ -235,8 +240,9 @@ def sweep(
     "var",
     default=None,
     help="Figure compared: referrals_total (default), starts_total, caseload_peak, caseload_peak_month, "
-    "contacts_peak (capacity models also waiting_peak, escalations_total ...); for other models "
-    "<variable>_total, _peak or _peak_month (default: the first stock's total).",
+    "contacts_peak (capacity models: those count pre-pandemic referrals too, the surge's part is "
+    "surge_starts_total, surge_caseload_peak ...; also waiting_peak, escalations_total ...); for other "
+    "models <variable>_total, _peak or _peak_month (default: the first stock's total).",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the comparison table (.csv).")
 @click.option(
@@ -269,7 +275,13 @@ def compare(
     cmp = _on_dask(
         dask_address,
         lambda client: compare_scenarios(
-            loaded, members=members, seed=seed, sampler=sampler, dask_client=client, progress=not quiet
+            loaded,
+            members=members,
+            seed=seed,
+            sampler=sampler,
+            dask_client=client,
+            progress=not quiet,
+            max_memory=max_memory,
         ),
     )
     shown = list(services) or loaded[0].services or None

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from simulator.analysis._ensemble_stats import keep_dims, stat_name, unit_of
+from simulator.analysis._ensemble_stats import base_name, keep_dims, stat_name, unit_of
 from simulator.core._atomic import atomic_path
 from simulator.core._model import Model
 from simulator.core._outputs import OutputDef
@@ -25,9 +25,14 @@ from simulator.core._results import netcdf_ready
 
 __all__ = ["SERVICE_COLUMNS", "EnsembleResult", "elements", "member_dataset", "summary_of"]
 
-#: columns of the per-service table: title, summary variable, text format (shown where present)
+#: columns of the per-service table: title, summary variable, text format (shown where present).
+#: ``surge_*`` figures exist where the bare ones count more than the surge (a capacity model's
+#: whole load, surge and pre-pandemic referrals together); the titles then say so
+#: (:data:`WHOLE_LOAD_TITLES`)
 SERVICE_COLUMNS = (
     ("referrals", "referrals_total", "{:,.0f}"),
+    ("surge starts", "surge_starts_total", "{:,.0f}"),
+    ("peak surge caseload", "surge_caseload_peak", "{:,.0f}"),
     ("starts", "starts_total", "{:,.0f}"),
     ("peak caseload", "caseload_peak", "{:,.0f}"),
     ("peak month", "caseload_peak_month", "{:.0f}"),
@@ -37,6 +42,14 @@ SERVICE_COLUMNS = (
     ("peak mean wait", "mean_wait_peak", "{:.1f}"),
     ("escalations", "escalations_total", "{:,.0f}"),
 )
+#: titles of the table's columns when the summary also has the surge's part (``surge_*``)
+WHOLE_LOAD_TITLES = {
+    "referrals": "surge referrals",
+    "starts": "all starts",
+    "peak caseload": "peak caseload (all)",
+    "peak month": "peak month (all)",
+    "peak contacts": "peak contacts (all)",
+}
 
 
 @dataclass
@@ -165,10 +178,11 @@ class EnsembleResult:
                 out = out.drop(columns="Element")
             return out.to_string(index=False)
         out = pd.DataFrame({"Service": df["service"]})
+        titles = WHOLE_LOAD_TITLES if "surge starts median" in df else {}
         for col, _, fmt in SERVICE_COLUMNS:
             if f"{col} median" not in df:
                 continue
-            out[f"{col.capitalize()} (median [{lo}-{hi}])"] = [
+            out[f"{titles.get(col, col).capitalize()} (median [{lo}-{hi}])"] = [
                 f"{fmt.format(m)} [{fmt.format(a)}-{fmt.format(b)}]"
                 for m, a, b in zip(df[f"{col} median"], df[f"{col} {lo}"], df[f"{col} {hi}"])
             ]
@@ -294,7 +308,7 @@ def summary_of(
     for k, arr in stats.items():
         keep = keep_dims(k, outputs)
         dims = ("stat", "time", *keep) if arr.ndim == 2 + len(keep) else ("stat", *keep)
-        data[k] = (dims, arr, {"units": unit_of(k, outputs)})
+        data[k] = (dims, arr, {"units": unit_of(k, outputs), "computed_from": _source(k, outputs)})
     crd: dict[str, object] = {"stat": ["mean", "sd", *[stat_name(q) for q in quantiles]], "time": times}
     crd.update({d: list(v) for d, v in coords.items()})
     summary = xr.Dataset(data, coords=crd)
@@ -306,6 +320,18 @@ def summary_of(
     for k, (dims, arr, attrs) in reported.items():
         summary[k] = xr.DataArray(arr, dims=dims, attrs=attrs)
     return summary
+
+
+def _source(k: str, outputs: Sequence[OutputDef]) -> str:
+    """What summary variable ``k`` is computed from: the model quantities summed, or a ratio.
+
+    Exports carry it (``computed_from``), so two figures' definitions can be told apart (a
+    capacity model's ``starts`` add pre-pandemic starts to the surge's ``surge_starts``).
+    """
+    o = next(o for o in outputs if o.name == base_name(k))
+    if o.ratio:
+        return f"{o.ratio[0]} / {o.ratio[1]} (outputs of this ensemble, member by member)"
+    return " + ".join(o.variables) + (f", summed over all but {', '.join(o.keep)}" if o.keep else "")
 
 
 def elements(da: xr.DataArray, skip: Sequence[str] = ("stat", "time", "member")) -> list[tuple[str, dict]]:

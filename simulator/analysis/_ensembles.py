@@ -33,6 +33,7 @@ from typing import cast
 import numpy as np
 
 from simulator.analysis._ensemble_blocks import Block, ParamHook, member_views, run_block, scalar_views
+from simulator.analysis._ensemble_budget import KEEP_LIMIT, check_ensemble, ensemble_budget
 from simulator.analysis._ensemble_result import EnsembleResult, elements, member_dataset, summary_of
 from simulator.analysis._ensemble_stats import (
     absorb,
@@ -45,6 +46,7 @@ from simulator.analysis._ensemble_stats import (
 from simulator.analysis._sampling import BLOCK, Sampler
 from simulator.analysis._sketches import LogHistogram
 from simulator.analysis._uncertainty import Design
+from simulator.core._budget import Estimate
 from simulator.core._model import Model
 from simulator.core._outputs import OutputDef
 from simulator.core._run import model_grid
@@ -61,9 +63,6 @@ __all__ = [
     "scenario_ensemble",
     "stat_name",
 ]
-
-#: ensembles up to this size keep every member's reduced outputs by default
-KEEP_LIMIT = 20_000
 
 
 def default_outputs(model: Model) -> tuple[OutputDef, ...]:
@@ -155,6 +154,21 @@ class _Blocks:
             sketch = absorb(sketch, blk)
         return blocks, sketch
 
+    def run(self, dask_client, progress: bool, desc: str) -> tuple[list[Block], LogHistogram | None]:
+        """Run every block (here, or on ``dask_client``) with a progress bar; blocks in member order."""
+        members = self.bounds[-1][1] if self.bounds else 0
+        bar = _progress_bar(progress, members, desc)
+        try:
+            if dask_client is None:
+                blocks, sketch = self.run_here(None if bar is None else bar.update)  # as chunks finish
+            else:
+                blocks, sketch = self.run_on_dask(dask_client, bar)
+        finally:
+            if bar:
+                bar.close()
+        blocks.sort(key=lambda blk: blk.start)
+        return blocks, sketch
+
     def run_on_dask(self, client, bar) -> tuple[list[Block], LogHistogram | None]:
         """Run the blocks on a dask cluster, merging them as they finish."""
         from dask.distributed import as_completed
@@ -208,6 +222,8 @@ def run_ensemble(
     progress: bool = False,
     param_hook: ParamHook | None = None,
     name: str = "",
+    max_memory: int | str | None = None,
+    on_estimate: Callable[[Estimate], None] | None = None,
 ) -> EnsembleResult:
     """Run an ensemble and reduce it.
 
@@ -245,26 +261,45 @@ def run_ensemble(
         parameter arrays per block (used by interventions).
     name
         The ensemble's name (attributes, progress bar).
+    max_memory
+        Refuse the ensemble, before anything is allocated or run, if it would need
+        more memory than this (bytes, or a size such as ``"8GB"``; default: the
+        memory available now).  See :mod:`simulator.analysis._ensemble_budget`.
+    on_estimate
+        Called with the ensemble's :class:`~simulator.core._budget.Estimate` (memory
+        and time) before it starts.
 
     Returns
     -------
     EnsembleResult
         Means, sds and quantiles of every output (exact if members are kept, else
         from a sketch with 0.5% relative accuracy), and the kept members.
+
+    Raises
+    ------
+    BudgetError
+        The ensemble would need more memory than is available or allowed (a
+        ``RunError``; the message gives the estimate and how to proceed).
     """
     months = months or model.spec.horizon
     outputs = tuple(outputs or default_outputs(model))
-    if not design.groups and draws is None and param_hook is None and members > 1:
-        # identical members: run one and repeat it (quantiles all equal, sd 0)
-        same = dict(months=months, dt=dt, method=method, outputs=outputs, quantiles=quantiles, name=name)
-        one = run_ensemble(model, design, members=1, keep_members=True, **same)  # type: ignore[arg-type]
-        return _repeat(one, members, seed, sampler)
     if draws is not None:
         draws = np.asarray(draws, dtype=float)
         members = draws.shape[0]
     keep = members <= KEEP_LIMIT if keep_members is None else keep_members
-    smp = None if draws is not None else Sampler(sampler, seed, tuple(design.columns), members)
+    same = not design.groups and draws is None and param_hook is None and members > 1  # identical members
     grid, msgs = model_grid(model.spec, months, dt)
+    varied = None if param_hook is not None else {g.parameter for g in design.groups}
+    est = ensemble_budget(
+        model, members, grid, outputs, keep=keep, varied=varied, identical=same, workers=workers, what=name
+    )
+    check_ensemble(est, max_memory, on_estimate)  # refused before anything is allocated
+    if same:
+        # identical members: run one and repeat it (quantiles all equal, sd 0)
+        kw1 = dict(months=months, dt=dt, method=method, outputs=outputs, quantiles=quantiles, name=name)
+        one = run_ensemble(model, design, members=1, keep_members=True, **kw1)  # type: ignore[arg-type]
+        return _repeat(one, members, seed, sampler, keep)
+    smp = None if draws is not None else Sampler(sampler, seed, tuple(design.columns), members)
     dt = grid.dt  # the model's own step when none was given
     for msg in msgs:
         warnings.warn(msg, stacklevel=2)
@@ -281,18 +316,7 @@ def run_ensemble(
     shared = can_fork() and dask_client is None
     kept = _Kept.allocate(outputs, shapes, members, shared) if keep else None
     plan = _Blocks(model, design, smp, draws, bounds, kw, kept)
-    bar = _progress_bar(progress, members, name or f"ensemble of {model.name}")
-    try:
-        if dask_client is None:
-            blocks, sketch = plan.run_here(
-                None if bar is None else bar.update
-            )  # members done, as chunks finish
-        else:
-            blocks, sketch = plan.run_on_dask(dask_client, bar)
-    finally:
-        if bar:
-            bar.close()
-    blocks.sort(key=lambda blk: blk.start)
+    blocks, sketch = plan.run(dask_client, progress, name or f"ensemble of {model.name}")
     member_ds = None
     if kept is not None:
         allv, stats = reduce_kept(kept.monthly, kept.scalars, quantiles)
@@ -325,15 +349,17 @@ def _attrs(model: Model, blocks: Sequence[Block], keep: bool, **settings: object
     return attrs
 
 
-def _repeat(one: EnsembleResult, members: int, seed: int, sampler: str) -> EnsembleResult:
-    """An ensemble of ``members`` identical copies of a one-member result."""
+def _repeat(one: EnsembleResult, members: int, seed: int, sampler: str, keep: bool) -> EnsembleResult:
+    """An ensemble of ``members`` identical copies of a one-member result (copied only if kept)."""
     m = one.members
     assert m is not None
-    rep = m.isel(member=np.zeros(members, dtype=int)).assign_coords(member=np.arange(members))
+    rep = None
+    if keep:  # the copies are made only when asked for (and the budget allowed them)
+        rep = m.isel(member=np.zeros(members, dtype=int)).assign_coords(member=np.arange(members))
     attrs = {**one.attrs, "members": members, "seed": seed, "sampler": sampler}
     summary = one.summary.copy()
     summary.attrs = dict(attrs)
-    return EnsembleResult(summary, rep if members <= KEEP_LIMIT else None, True, attrs)
+    return EnsembleResult(summary, rep, True, attrs)  # identical members: quantiles exact
 
 
 def scenario_ensemble(scenario, **overrides) -> EnsembleResult:

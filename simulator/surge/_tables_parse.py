@@ -17,11 +17,35 @@ import pandas as pd
 from simulator.core._problems import Problems
 from simulator.surge._tables_schema import KEYS, ColumnType, RawTable
 
-__all__ = ["Where", "check_duplicates", "check_known", "row_ranges", "table_frame", "where"]
+__all__ = ["FormulaCell", "Where", "check_duplicates", "check_known", "row_ranges", "table_frame", "where"]
+
+
+class FormulaCell(str):
+    """A workbook cell holding a formula with no value saved beside it (the formula's text).
+
+    Upstream reads the values a spreadsheet program saved with the workbook; a workbook
+    written by a program that does not compute formulas (openpyxl, a script) saves none,
+    so the cell would otherwise look blank.
+    """
+
+
+def _formula(v: object, wanted: str) -> str | None:
+    """The problem with a formula in a cell (``None``: not a formula)."""
+    if isinstance(v, FormulaCell):
+        return (
+            f"is a formula ({str(v)[:40]}), not {wanted}: its value was never computed and saved; "
+            "type the value, or open and save the workbook in a spreadsheet program"
+        )
+    if isinstance(v, str) and v.strip().startswith("=") and wanted != "text":
+        return f"is a formula ({v.strip()[:40]}), not {wanted}: type the value itself"
+    return None
 
 
 def _number(v: object) -> tuple[float | None, str | None]:
     """Parse a numeric cell: (value, problem)."""
+    formula = _formula(v, "a number")
+    if formula:
+        return None, formula
     if v is None or (isinstance(v, str) and not v.strip()):
         return None, "is blank"
     if isinstance(v, bool):
@@ -45,6 +69,9 @@ def _number(v: object) -> tuple[float | None, str | None]:
 
 
 def _date(v: object) -> tuple[pd.Timestamp | None, str | None]:
+    formula = _formula(v, "a date")
+    if formula:
+        return None, formula
     if v is None or (isinstance(v, str) and not v.strip()):
         return None, "is blank"
     if isinstance(v, _dt.datetime | _dt.date | pd.Timestamp):
@@ -65,6 +92,9 @@ def _parse_cell(ct: ColumnType, v: object) -> tuple[object, str | None]:
     if ct.optional and isinstance(v, str) and v.strip().lower() == "default":
         return None, None
     if ct.kind == "name":
+        formula = _formula(v, "text")
+        if formula:
+            return None, formula
         if v is None or (isinstance(v, float) and math.isnan(v)):
             return None, "is blank"
         s = str(v).strip() if not isinstance(v, float) or not v.is_integer() else str(int(v))
