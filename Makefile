@@ -1,13 +1,14 @@
 # Upstream: two commands on a fresh machine.
 #   make demo   create .venv, install, run the built-in England surge model (table + plot)
-#   make test   create .venv, install, run the test suite (unit, property, reference, notebooks)
+#   make test   create .venv, install, run the quick tests (all but those marked slow; under 5 minutes)
+#   make test-slow / make test-all   the slow tests (PySD round trips, notebooks, big ensembles) / everything
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= out
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test test-slow test-all bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +24,12 @@ demo: $(STAMP)
 	@echo "wrote $(OUT)/england.png and $(OUT)/england-su.csv"
 
 test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -m "not slow" --durations=10
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -m slow --durations=10
+
+test-all: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --durations=10
 
 bench: $(STAMP)
