@@ -165,12 +165,16 @@ def test_html_is_self_contained_and_carries_the_graph(england_map):
 
 
 def test_svg_is_valid_and_names_every_node(england_map):
+    from simulator.report._system_map_svg import LABEL_CHARS, short
+
     svg = england_map.to_svg()
     root = ET.fromstring(svg.encode())
     assert root.tag.endswith("svg")
-    words = " ".join(t for t in root.itertext())
+    texts = {t.strip() for t in root.itertext() if t.strip()}
     for n in england_map.nodes:
-        assert n.label.replace("&", "&") in words
+        assert short(n.label) in texts
+    cut = short("Specialist Perinatal Mental Health Community Service")
+    assert len(cut) == LABEL_CHARS and cut.endswith("…")
 
 
 def test_map_command_writes_html_and_svg(tmp_path):

@@ -66,7 +66,7 @@ def figure_uri(fig) -> str:
     buf = io.StringIO()
     try:
         with matplotlib.rc_context({"svg.fonttype": "none"}):
-            fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+            fig.savefig(buf, format="svg", metadata={"Date": None})
     finally:
         _release(fig)
     return svg_uri(strip_metadata(buf.getvalue()))

@@ -20,10 +20,27 @@ from matplotlib.path import Path as MplPath
 from simulator.report._display import new_figure
 from simulator.report._system_map_html import colour
 
-__all__ = ["layout", "map_figure", "map_svg"]
+__all__ = ["layout", "map_figure", "map_svg", "short", "strip_metadata"]
 
 #: height of a node's row, inches
 ROW = 0.24
+#: longest name drawn in full (the page and a node's panel show every name whole)
+LABEL_CHARS = 32
+
+
+def short(label: str) -> str:
+    """A node's name cut to :data:`LABEL_CHARS` characters (an ellipsis marks the cut).
+
+    Parameters
+    ----------
+    label
+        The name.
+
+    Returns
+    -------
+    str
+    """
+    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1].rstrip() + "…"
 
 
 def layout(m: Any) -> dict[str, tuple[float, float]]:
@@ -121,7 +138,7 @@ def map_figure(m: Any, width: float = 11.0):
         x, y = pos[n.id]
         ax.plot([x], [y], "o", color=colour(n.layer), markersize=6, markeredgecolor="#333333")
         ax.annotate(
-            n.label,
+            short(n.label),
             (x, y),
             xytext=(-6 if x == first else 6, 0),
             textcoords="offset points",
@@ -133,9 +150,10 @@ def map_figure(m: Any, width: float = 11.0):
     xs = {n.layer: pos[n.id][0] for n in m.nodes}
     for k, heading in m.layers:
         if k in xs and heading:
-            ax.text(xs[k], -1.2, heading, ha="center", va="bottom", fontsize=9, fontweight="bold")
+            words = heading.replace(": ", ":\n")
+            ax.text(xs[k], -1.0, words, ha="center", va="bottom", fontsize=9, fontweight="bold")
     ax.set_xlim(-0.9, ncol - 0.15)
-    ax.set_ylim(rows, -1.8)
+    ax.set_ylim(rows, -2.6)
     ax.axis("off")
     when = f"month {m.month:g}" + (f", {m.date}" if m.date else "")
     ax.set_title(f"{m.title}\nedge width proportional to {m.edge_unit} ({when})", fontsize=10)
@@ -162,7 +180,7 @@ def map_svg(m: Any, width: float = 11.0) -> str:
     fig = map_figure(m, width=width)
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "upstream"}):
-        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+        fig.savefig(buf, format="svg", metadata={"Date": None})
     return strip_metadata(buf.getvalue())
 
 
