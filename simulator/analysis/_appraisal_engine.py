@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.analysis._appraisal_levers import Intervention, Package, ramp
+from simulator.analysis._appraisal_levers import Intervention, Package, element_weights, ramp, scoped_at_risk
 from simulator.core._kernel import RecordItem
 from simulator.core._model import Model
 from simulator.core._spaces import aggregation_matrix
+from simulator.core._strata_transform import strata_of
 
 __all__ = ["InterventionEngine", "reached"]
 
@@ -52,6 +53,7 @@ class _Resolved:
     seg_from: np.ndarray | None = None  # diversion: (g, c) segment of each from-path
     seg_to: np.ndarray | None = None
     n_seg: int = 0
+    weights: np.ndarray | None = None  # coverage of each element in index relative to the stated one (strata)
 
 
 def _scope_mask(iv: Intervention, p, problems: list[str]) -> np.ndarray:
@@ -120,7 +122,12 @@ class InterventionEngine:
             idx = np.flatnonzero(mask)
             if len(idx) == 0:
                 problems.append(f"{iv.name}: the scope matches no element of {p.name}")
-            self.resolved[iv.name] = _Resolved(iv, p.name, idx)
+            try:  # coverage shared between strata (proportionate universalism)
+                w = element_weights(iv, p.space, strata_of(model))
+            except ValueError as err:
+                problems.append(str(err))
+                w = None
+            self.resolved[iv.name] = _Resolved(iv, p.name, idx, weights=None if w is None else w[idx])
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -277,12 +284,7 @@ class InterventionEngine:
         numpy.ndarray
             People reached per member ``(m,)``.
         """
-        spec = self.model.spec
-        size = values.get("size", spec.param("size").values[None, :])
-        pcnt = values.get("pcnt", spec.param("pcnt").values[None, :])
-        groups = np.asarray(spec.param("size").space.labels("group"), dtype=object)
-        sel = np.isin(groups, list(iv.scope.get("group", groups)))
-        return cov[:, 0] * (size[:, sel] * pcnt[:, sel] / 100).sum(axis=1)
+        return cov[:, 0] * scoped_at_risk(self.model.spec, values, iv)
 
 
 def _apply(sub, ivs, key, touched, bounds):
@@ -305,6 +307,8 @@ def _apply(sub, ivs, key, touched, bounds):
         if k == 0:
             continue
         a = sub[f"__amp__{r.iv.name}"] * k  # (rows, 1)
+        if r.weights is not None:
+            a = a * r.weights  # (rows, elements in scope)
         arr = arrays[r.param]
         if r.iv.lever == "diversion":
             moved = arr[:, r.index] * a

@@ -93,6 +93,9 @@ class StrataDecl:
         The dimension the shares are given by (default ``group``).
     label
         Words for the dimension (e.g. "IMD 2019 quintile, Q1 = most deprived").
+    targets
+        Parameters that get the dimension without a multiplier (each category keeps the
+        parameter's value), so that interventions can change them stratum by stratum.
     lines
         Where each part was declared (file line by key, e.g. ``"multipliers[0].parameter"``),
         filled by file readers so problems can name their place.
@@ -109,6 +112,7 @@ class StrataDecl:
     pool_over: tuple[str, ...] | None = None
     group_dim: str = "group"
     label: str = ""
+    targets: tuple[str, ...] = ()
     lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -315,6 +319,11 @@ def decl_problems(d: StrataDecl, spec) -> list[StrataProblem]:
     _share_problems(d, groups, out)
     params = {p.name: p for p in spec.params}
     _multiplier_problems(d, params, out)
+    for name in d.targets:
+        if name not in params:
+            out.append(
+                StrataProblem(d.name, "targets", f"unknown parameter {name!r}", ", ".join(sorted(params)))
+            )
     if d.population is not None and d.population not in params:
         out.append(
             StrataProblem(

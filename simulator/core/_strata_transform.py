@@ -37,6 +37,7 @@ from simulator.core._strata import (
     StrataError,
     StrataProblem,
     Stratifier,
+    StratumMultiplier,
     decl_problems,
 )
 from simulator.core._strata_rewrite import BASE_SUFFIX, Rewriter, renamed
@@ -55,12 +56,14 @@ def _share_params(d: StrataDecl, spec: ModelSpec) -> tuple[Param, Param, np.ndar
     groups = tuple(spec.dims.get(d.group_dim, ()))
     rows = np.array([d.shares.get(g, d.shares.get(ALL_GROUPS, ())) for g in groups], dtype=float)
     rows = rows.reshape(len(groups), len(cats))
+    rows = rows / rows.sum(axis=1, keepdims=True)  # rounded shares (within 1e-6 of 1) made to add up exactly
     pop_g = _group_population(d, spec, groups)
     if pop_g is not None and pop_g.sum() > 0:
         people = pop_g @ rows
         overall = people / people.sum()
     elif ALL_GROUPS in d.shares:
         overall = np.asarray(d.shares[ALL_GROUPS], dtype=float)
+        overall = overall / overall.sum()
         people = overall * (d.total if d.total is not None else np.nan)
     else:
         overall = rows.mean(axis=0)
@@ -100,13 +103,14 @@ def _group_population(d: StrataDecl, spec: ModelSpec, groups: tuple[str, ...]) -
 
 
 def _multiplied(spec: ModelSpec, d: StrataDecl) -> tuple[Param, ...]:
-    mult = {m.param: np.asarray(m.values, dtype=float) for m in d.multipliers}
+    mult = {m.param: np.ones(len(d.categories)) for m in _targets(d)}
+    mult.update({m.param: np.asarray(m.values, dtype=float) for m in d.multipliers})
     out = []
     for p in spec.params:
         if p.name in mult:
             orig = p
             vals = np.outer(p.values, mult[p.name]).reshape(-1)
-            src = next(m.source for m in d.multipliers if m.param == p.name)
+            src = next((m.source for m in d.multipliers if m.param == p.name), "none (1 in every category)")
             p = replace(
                 p,
                 space=_times(p.space, d.name, d.categories),
@@ -116,6 +120,12 @@ def _multiplied(spec: ModelSpec, d: StrataDecl) -> tuple[Param, ...]:
             out.append(replace(orig, name=orig.name + BASE_SUFFIX))
         out.append(p)
     return tuple(out)
+
+
+def _targets(d: StrataDecl) -> tuple[StratumMultiplier, ...]:
+    """Unit multipliers for the target parameters that have no multiplier of their own."""
+    own = {m.param for m in d.multipliers}
+    return tuple(StratumMultiplier(t, (1.0,) * len(d.categories), "") for t in d.targets if t not in own)
 
 
 def _share_ref(d: StrataDecl, dims: Iterable[str]) -> Ref:
@@ -129,7 +139,7 @@ class _Plan:
         has_groups = d.group_dim in spec.dims
         self.stocks = {s.name for s in spec.stocks if not has_groups or d.group_dim in s.space.dims}
         self.flows = _stratified_flows(spec, self.stocks)
-        self.params = {m.param for m in d.multipliers}
+        self.params = {m.param for m in (*d.multipliers, *_targets(d))}
         state = {s.name for s in spec.stocks} | {f.name for f in spec.flows}
         state |= _closure(spec.auxes, state, lambda a, names: any(r in names for r in refs(a.expr)))
         self.state = state

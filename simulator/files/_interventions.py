@@ -72,6 +72,7 @@ from simulator.analysis._appraisal_levers import (
 )
 from simulator.analysis._distributions import Distribution, DistributionError, distribution_from_dict
 from simulator.core._problems import InputError, Problems
+from simulator.files._targeting import LEVER_DIMS, read_allocation
 from simulator.files._yaml import load_with_lines
 
 __all__ = [
@@ -85,7 +86,7 @@ __all__ = [
 ]
 
 _KNOWN = {"upstream", "name", "description", "tier", "lever", "parameter", "scope", "from", "to", "effect"}
-_KNOWN |= {"coverage", "timing", "cost"}
+_KNOWN |= {"coverage", "timing", "cost", "allocation"}
 _Line = Callable[[str], "int | None"]
 
 
@@ -169,12 +170,9 @@ def _scope(d: dict, lever: object, line: _Line, problems: Problems):
     scope = {str(k): _labels(v) for k, v in scope.items()}
     if lever in LEVERS and lever != "parameter":
         for k in scope:
-            if k not in LEVERS[lever][1]:  # type: ignore[index]
-                problems.add(
-                    f"{lever} scopes {', '.join(LEVERS[lever][1])}, not {k!r}",  # type: ignore[index]
-                    part="scope",
-                    line=line("scope"),
-                )
+            if k not in LEVERS[lever][1] and k in LEVER_DIMS:  # type: ignore[index]  # others: strata
+                dims = ", ".join(LEVERS[lever][1])  # type: ignore[index]
+                problems.add(f"{lever} scopes {dims}, not {k!r}", part="scope", line=line("scope"))
     divert_from = _labels(d["from"]) if "from" in d else ()
     divert_to = _labels(d["to"]) if "to" in d else ()
     if lever == "diversion" and (not divert_from or not divert_to):
@@ -294,6 +292,7 @@ def load_intervention(path: str | Path, problems: Problems | None = None) -> Int
     coverage = _number_or_dist(d.get("coverage", 1.0), problems, "coverage", line("coverage"), 0.0, 1.0)
     start, ramp_m, end = _timing(d, line, problems)
     fixed, per, reach = _cost(d, lever, line, problems)
+    allocation = read_allocation(d, line, problems)
     if problems.errors:
         if own:
             problems.raise_if_errors()
@@ -319,6 +318,7 @@ def load_intervention(path: str | Path, problems: Problems | None = None) -> Int
         reach=str(reach),
         source=source,
         path=p,
+        allocation=allocation,
     )
 
 

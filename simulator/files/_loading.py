@@ -25,7 +25,13 @@ import yaml
 from simulator.core._model import Model
 from simulator.core._problems import InputError, Problems
 from simulator.core._strata import StrataDecl, StrataError
-from simulator.files._strata_spec import apply_strata, read_strata, read_strata_file, report_strata_error
+from simulator.files._strata_spec import (
+    SURGE_TARGETS,
+    apply_strata,
+    read_strata,
+    read_strata_file,
+    report_strata_error,
+)
 from simulator.files._yaml import Located, YAMLLimitError, load_with_lines, read_yaml_text
 from simulator.surge._build import build_surge_spec
 from simulator.surge._strata_sheet import strata_sheet
@@ -148,7 +154,7 @@ def _check_yaml(p: Path, problems: Problems) -> tuple[Model | None, Problems]:
     kind = root.value.get("kind")
     if kind == "surge":
         raw, meta = _surge_yaml_tables(p, root, problems, (p.resolve(),))
-        meta["strata"] = read_strata(root.get("strata"), problems, population="size")
+        meta["strata"] = read_strata(root.get("strata"), problems, population="size", targets=SURGE_TARGETS)
         if problems.errors:
             return None, problems
         import pandas as pd

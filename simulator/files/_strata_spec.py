@@ -40,7 +40,14 @@ from simulator.core._strata import ILLUSTRATIVE, StrataDecl, StrataError, Stratu
 from simulator.core._strata_transform import stratify_all
 from simulator.files._yaml import Located, load_with_lines, read_yaml_text
 
-__all__ = ["apply_strata", "read_strata", "read_strata_file", "report_strata_error", "strata_line"]
+__all__ = [
+    "SURGE_TARGETS",
+    "apply_strata",
+    "read_strata",
+    "read_strata_file",
+    "report_strata_error",
+    "strata_line",
+]
 
 _KEYS = (
     "name",
@@ -50,10 +57,13 @@ _KEYS = (
     "population",
     "total",
     "pool_over",
+    "targets",
     "shares",
     "multipliers",
 )
 _SOURCE_KEYS = ("source", "assumption")
+#: parameters of surge models that interventions may target stratum by stratum (their levers)
+SURGE_TARGETS = ("pcnt", "g2c_pcnt", "treat_pcnt", "success", "months")
 
 
 def _source(loc: Located, where: str, problems: Problems, part: str) -> str:
@@ -150,7 +160,9 @@ def _multipliers(
     return tuple(out)
 
 
-def _one(loc: Located, problems: Problems, part: str, population: str | None) -> StrataDecl | None:
+def _one(
+    loc: Located, problems: Problems, part: str, population: str | None, targets: tuple[str, ...]
+) -> StrataDecl | None:
     if not isinstance(loc.children, dict):
         problems.add("each stratifier must be a mapping", part=part, line=loc.line, allowed="name: ..., ...")
         return None
@@ -172,11 +184,16 @@ def _one(loc: Located, problems: Problems, part: str, population: str | None) ->
     lines = {"name": name_loc.line, "categories": cats.line, "": loc.line}
     categories = tuple(str(c) for c in cats.value)
     shares, shares_src = _shares(loc.get("shares"), name, categories, lines, problems, part)
-    for key in ("population", "total", "pool_over"):
+    for key in ("population", "total", "pool_over", "targets"):
         if loc.get(key) is not None:
             lines[key] = loc.get(key).line  # type: ignore[union-attr]
     pool = loc.value.get("pool_over")
     total = loc.value.get("total")
+    own_targets = loc.value.get("targets")
+    if own_targets is not None and not isinstance(own_targets, list):
+        problems.add(
+            "targets must be a list of parameters", part=part, line=lines["targets"], allowed="[pcnt, ...]"
+        )
     return StrataDecl(
         name=name,
         categories=categories,
@@ -188,12 +205,18 @@ def _one(loc: Located, problems: Problems, part: str, population: str | None) ->
         total=float(total) if isinstance(total, int | float) else None,
         pool_over=tuple(str(x) for x in pool) if isinstance(pool, list) else None,
         label=str(loc.value.get("label") or ""),
+        targets=tuple(str(x) for x in own_targets) if isinstance(own_targets, list) else targets,
         lines=lines,
     )
 
 
 def read_strata(
-    loc: Located | None, problems: Problems, *, part: str = "strata", population: str | None = None
+    loc: Located | None,
+    problems: Problems,
+    *,
+    part: str = "strata",
+    population: str | None = None,
+    targets: tuple[str, ...] = (),
 ) -> tuple[StrataDecl, ...]:
     """The stratifiers declared under ``loc`` (a YAML list), problems recorded with their lines.
 
@@ -207,6 +230,9 @@ def read_strata(
         The name the problems give the entry (``strata``).
     population
         The parameter of people per group used when a stratifier names none (surge: ``size``).
+    targets
+        Parameters given the dimension when a stratifier names none (surge: :data:`SURGE_TARGETS`),
+        so interventions can target strata.
 
     Returns
     -------
@@ -218,7 +244,7 @@ def read_strata(
     if not isinstance(loc.children, list):
         problems.add("strata must be a list of stratifiers", part=part, line=loc.line, allowed="- name: ...")
         return ()
-    decls = [_one(item, problems, part, population) for item in loc.items()]
+    decls = [_one(item, problems, part, population, targets) for item in loc.items()]
     return tuple(d for d in decls if d is not None)
 
 
@@ -315,7 +341,9 @@ def report_strata_error(
             problems.add(message, part=part, line=where, allowed=p.allowed)
 
 
-def read_strata_file(path: str | Path, population: str | None = None) -> tuple[StrataDecl, ...]:
+def read_strata_file(
+    path: str | Path, population: str | None = None, targets: tuple[str, ...] = ()
+) -> tuple[StrataDecl, ...]:
     """Stratifiers from a YAML file holding a ``strata:`` list.
 
     Parameters
@@ -324,6 +352,8 @@ def read_strata_file(path: str | Path, population: str | None = None) -> tuple[S
         The file.
     population
         The parameter of people per group used when a stratifier names none.
+    targets
+        Parameters given the dimension when a stratifier names none.
 
     Returns
     -------
@@ -345,7 +375,7 @@ def read_strata_file(path: str | Path, population: str | None = None) -> tuple[S
     loc = root.get("strata") if isinstance(root.value, dict) else None
     if loc is None:
         problems.add("the file has no 'strata' list", line=root.line, allowed="strata: [- name: ...]")
-    decls = read_strata(loc, problems, population=population)
+    decls = read_strata(loc, problems, population=population, targets=targets)
     if problems.errors:
         raise InputError(problems.errors, problems.warnings)
     return decls

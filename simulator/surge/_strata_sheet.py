@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from simulator.core._problems import Problems
 from simulator.core._strata import ILLUSTRATIVE, StrataDecl
-from simulator.files._strata_spec import read_strata
+from simulator.files._strata_spec import SURGE_TARGETS, read_strata
 from simulator.files._yaml import Located
 from simulator.surge._tables import RawTable
 
@@ -137,7 +137,9 @@ def strata_sheet(table: RawTable | None, problems: Problems) -> tuple[StrataDecl
         groups.setdefault(_text(rec["stratifier"]), []).append((r, rec))
     entries = [_entry(name, items) for name, items in groups.items()]
     sub = Problems(file=problems.file, part_kind="sheet")
-    decls = read_strata(Located([e.value for e in entries], 1, entries), sub, population="size")
+    decls = read_strata(
+        Located([e.value for e in entries], 1, entries), sub, population="size", targets=SURGE_TARGETS
+    )
     for p in sub.items:  # lines of the synthetic tree are sheet rows
         problems.add(p.message, part="strata", row=p.line, allowed=p.allowed, severity=p.severity)
     return decls
