@@ -76,6 +76,7 @@ class Estimate:
     recorded_bytes: int
     kept_bytes: int
     seconds: float
+    backend: str = ""  # the kernel backend that runs it (why numpy, on a fallback)
 
     @property
     def total_bytes(self) -> int:
@@ -97,6 +98,7 @@ class Estimate:
             f"estimate for {self.what}: {self.members:,} member{'s' if self.members != 1 else ''} x "
             f"{self.steps:,} steps, about {format_seconds(self.seconds)}, memory "
             f"{format_bytes(self.total_bytes)} ({', '.join(parts)})"
+            + (f"; backend {self.backend}" if self.backend else "")
         )
 
 

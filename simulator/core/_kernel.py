@@ -42,6 +42,9 @@ from typing import Any
 import numpy as np
 
 from simulator.core._compiler import CompiledModel
+from simulator.core._jit_backend import default_backend, resolve_backend
+from simulator.core._jit_ops import Unsupported
+from simulator.core._jit_run import integrate_compiled, program_for
 from simulator.core._kernel_blocks import Sink
 from simulator.core._kernel_chunk import Chunk, Stepper
 from simulator.core._kernel_chunk import linear_matrix as _linear_matrix  # noqa: F401 (tests use it)
@@ -52,7 +55,91 @@ from simulator.core._kernel_rk4 import RK4
 from simulator.core._memory import tune_allocator
 from simulator.core._nodes import Context, Node
 
-__all__ = ["RecordItem", "choose_stepper", "evaluate_node", "integrate"]
+__all__ = [
+    "RecordItem",
+    "backend_note",
+    "choose_stepper",
+    "compiled_program",
+    "evaluate_node",
+    "fallback_reason",
+    "integrate",
+]
+
+#: why a model runs on numpy although the compiled backend was asked for, by model
+_FALLBACK: dict[int, str] = {}
+
+
+def compiled_program(
+    cm: CompiledModel,
+    record: Sequence[RecordItem],
+    varying: frozenset[str],
+    params: Mapping[str, np.ndarray],
+    method: str,
+) -> Any:
+    """The compiled kernel's program for this run, or ``None`` (the reason kept for :func:`fallback_reason`).
+
+    Parameters
+    ----------
+    cm, record, varying, params, method
+        As for :func:`integrate`.
+
+    Returns
+    -------
+    Program or None
+    """
+    member = frozenset(k for k, v in params.items() if v.shape[0] > 1)
+    try:
+        return program_for(cm, record, varying, member, method)
+    except Unsupported as err:
+        _FALLBACK[id(cm)] = str(err)
+        return None
+
+
+def fallback_reason(cm: CompiledModel, method: str = "euler") -> str | None:
+    """Why ``cm`` cannot run on the compiled kernel (``None`` if it can).
+
+    Parameters
+    ----------
+    cm
+        The compiled model.
+    method
+        ``"euler"`` or ``"rk4"``.
+
+    Returns
+    -------
+    str or None
+        E.g. ``"the function 'foo'"``.
+    """
+    try:
+        program_for(cm, [], frozenset(), frozenset(), method)
+    except Unsupported as err:
+        return str(err)
+    return None
+
+
+def backend_note(cm: CompiledModel, method: str = "euler", backend: str | None = None) -> str:
+    """Which backend runs ``cm``, in words (for ``--verbose``).
+
+    Parameters
+    ----------
+    cm
+        The compiled model.
+    method
+        ``"euler"`` or ``"rk4"``.
+    backend
+        The backend asked for (``None``: the process default).
+
+    Returns
+    -------
+    str
+        ``"compiled"``, ``"numpy"``, or ``"numpy (...)"`` saying why the compiled kernel cannot run it.
+    """
+    asked = backend or default_backend()
+    name = resolve_backend(backend)
+    if name == "numpy":
+        return "numpy" if asked == "numpy" else "numpy (numba is not installed)"
+    reason = fallback_reason(cm, method)
+    return "compiled" if reason is None else f"numpy (the compiled kernel cannot run {reason})"
 
 
 def choose_stepper(chunk: Chunk, method: str, allow_matrix: bool) -> Stepper[Any]:
@@ -99,6 +186,7 @@ def integrate(
     use_sink: bool = True,
     allow_matrix: bool = True,
     dest: Mapping[str, np.ndarray] | None = None,
+    backend: str | None = None,
 ) -> dict[str, np.ndarray]:
     """Integrate one chunk of ensemble members.
 
@@ -130,6 +218,11 @@ def integrate(
     dest
         Arrays ``(members, len(report_steps), n_out)`` to record into (views of a
         caller's storage, saving a copy); others are allocated.
+    backend
+        ``"compiled"`` (the compiled step kernel, :mod:`simulator.core._jit_run`; a
+        model it cannot run, or a chunk whose state fails the guard, runs on numpy)
+        or ``"numpy"`` (the reference); ``None``: the process default
+        (:mod:`simulator.core._jit_backend`).
 
     Returns
     -------
@@ -137,6 +230,16 @@ def integrate(
         Name -> array ``(members, len(report_steps), n_out)`` in the quantity's unit
         (stocks in people, flows in people per month); hidden items are left out.
     """
+    if resolve_backend(backend) == "compiled":
+        prog = compiled_program(cm, record, varying, params, method)
+        if prog is not None:
+            res = integrate_compiled(
+                cm, prog, params, members=members, t0=t0, dt=dt, n_steps=n_steps,
+                report_steps=report_steps, record=record, method=method, varying=varying,
+                param_at=param_at, dest=dest,
+            )  # fmt: skip
+            if res is not None:
+                return res
     tune_allocator()  # temporaries reuse heap pages step after step (see simulator.core._memory)
     chunk = Chunk(cm, params, members, t0, dt, varying, param_at)
     stepper = choose_stepper(chunk, method, allow_matrix)

@@ -15,11 +15,14 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 
 import xarray as xr
 
 from simulator.core._budget import Estimate, check_budget, parse_memory, run_estimate
 from simulator.core._compiler import CompiledModel
+from simulator.core._jit_backend import BACKENDS, default_backend, set_default_backend, use_backend
+from simulator.core._kernel import backend_note
 from simulator.core._model import Model
 from simulator.core._run_chunks import (
     CHUNK_BYTES,
@@ -33,18 +36,22 @@ from simulator.core._run_record import make_record
 from simulator.core._spec import ModelSpec
 
 __all__ = [
+    "BACKENDS",
     "CHUNK_BYTES",
     "METHODS",
     "PAGE_MEMBERS",
     "RunError",
     "TimeGrid",
+    "default_backend",
     "default_chunk_size",
     "make_record",
     "model_grid",
     "prepare_params",
     "run_arrays",
+    "set_default_backend",
     "simulate",
     "time_grid",
+    "use_backend",
 ]
 
 
@@ -61,6 +68,7 @@ def simulate(
     progress: bool = False,
     max_memory: int | str | None = None,
     on_estimate: Callable[[Estimate], None] | None = None,
+    backend: str | None = None,
 ) -> xr.Dataset:
     """Simulate a model and return labelled results.
 
@@ -96,6 +104,11 @@ def simulate(
     on_estimate
         Called with the run's :class:`~simulator.core._budget.Estimate` (memory and
         time) before it starts.
+    backend
+        ``"compiled"`` (the compiled step kernel; a model with a construct it cannot
+        run falls back to numpy) or ``"numpy"`` (the reference implementation);
+        ``None``: the process default (``"compiled"`` where numba is installed; see
+        :func:`~simulator.core._jit_backend.use_backend`).
 
     Returns
     -------
@@ -136,6 +149,7 @@ def simulate(
     dims = spec.dims
     sizes = [(r.n_out, math.prod(len(dims[d]) for d in spaces[r.name].dims)) for r in items if not r.hidden]
     est = run_estimate(cm, members, grid, sizes, params=arrays, workers=workers)
+    est = replace(est, backend=backend_note(cm, method, backend))
     if on_estimate is not None:
         on_estimate(est)
     limit = None if max_memory is None else parse_memory(max_memory)
@@ -156,6 +170,7 @@ def simulate(
             chunk_size=chunk_size,
             workers=workers,
             progress=None if bar is None else bar.update,
+            backend=backend,
         )
     finally:
         if bar is not None:

@@ -10,6 +10,7 @@ from threadpoolctl import ThreadpoolController
 
 from simulator.core._compiler import CompiledModel
 from simulator.core._guard import check_recorded
+from simulator.core._jit_backend import resolve_backend
 from simulator.core._kernel import RecordItem, integrate
 from simulator.core._run_params import RunError, TimeGrid
 from simulator.core._workers import can_fork, is_shared, run_chunks, shared_empty
@@ -67,6 +68,7 @@ def run_arrays(
     out: dict[str, np.ndarray] | None = None,
     allow_matrix: bool | None = None,
     after: Callable[[int, int, Mapping[str, np.ndarray]], None] | None = None,
+    backend: str | None = None,
 ) -> dict[str, np.ndarray]:
     """Run ``members`` members in chunks; return name -> ``(members, reports, n_out)``.
 
@@ -99,6 +101,9 @@ def run_arrays(
         The recording plan (see :func:`make_record`).
     method, chunk_size, workers, progress, varying, param_at, out, allow_matrix, after
         As described above; ``progress(n)`` is told how many members each finished job ran.
+    backend
+        ``"compiled"`` or ``"numpy"`` (``None``: the process default; see
+        :mod:`simulator.core._jit_backend`); results agree to rounding.
 
     Returns
     -------
@@ -107,6 +112,7 @@ def run_arrays(
     """
     if method not in METHODS:
         raise RunError(f"method must be one of {METHODS}, not {method!r}")
+    backend = resolve_backend(backend)  # an unknown name is a RunError
     chunk = chunk_size or default_chunk_size(cm)
     bounds = [(a, min(members, a + chunk)) for a in range(0, members, chunk)]
     n_workers = workers or (os.cpu_count() or 1)
@@ -124,7 +130,9 @@ def run_arrays(
         allow_matrix = not any(v.shape[0] > 1 for v in params.values())
     # a caller's arrays in private memory are filled through shared copies
     target = {k: v if not processes or is_shared(v) else shared_empty(v.shape) for k, v in out.items()}
-    one = _chunk_runner(cm, params, grid, record, target, method, varying, param_at, allow_matrix, after)
+    one = _chunk_runner(
+        cm, params, grid, record, target, (method, backend), varying, param_at, allow_matrix, after
+    )
     _run_all(one, bounds, chunk, target, n_workers, progress, processes)
     for k, v in target.items():
         if v is not out[k]:
@@ -138,13 +146,14 @@ def _chunk_runner(
     grid: TimeGrid,
     record: Sequence[RecordItem],
     target: dict[str, np.ndarray],
-    method: str,
+    how: tuple[str, str],
     varying: frozenset[str],
     param_at: Callable[[Mapping[str, np.ndarray], float], Mapping[str, np.ndarray]] | None,
     allow_matrix: bool,
     after: Callable[[int, int, Mapping[str, np.ndarray]], None] | None,
 ) -> Callable[[tuple[int, int]], tuple[int, int]]:
-    """The job that runs members ``a .. b-1`` and records them into ``target``."""
+    """The job that runs members ``a .. b-1`` and records them into ``target`` (``how``: method, backend)."""
+    method, backend = how
 
     def one(ab: tuple[int, int]) -> tuple[int, int]:
         a, b = ab
@@ -165,6 +174,7 @@ def _chunk_runner(
             param_at=pa,
             allow_matrix=allow_matrix,
             dest=views,
+            backend=backend,
         )
         check_recorded(cm, res, grid.report_times)  # a value that is not finite stops the run
         for k, v in res.items():

@@ -1,0 +1,269 @@
+"""The compiled step kernel against the numpy reference kernel (issue 16).
+
+Every model kind runs on both backends and the results agree to 1e-12 of each
+variable's scale: the built-in surge models at several steps and both methods,
+the capacity model, network YAML, every supported SDXorg test model; RK4 keeps
+its fourth order on the compiled kernel; results do not depend on chunking or
+workers; a construct the kernel cannot run falls back to numpy and says so; a
+stock going negative stops the run with numpy's message; the compiled code is
+kept on disk and reused by a second process.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sd_compare import ROOT as SD_ROOT
+
+from simulator import ModelSpec, load_model, simulate
+from simulator.core import make_record, prepare_params, run_arrays, time_grid
+from simulator.core._jit_backend import BackendError, use_backend
+from simulator.core._kernel import backend_note, fallback_reason
+from simulator.core._nodes import Apply
+from simulator.core._run_params import RunError
+
+REPO = Path(__file__).resolve().parents[1]
+RTOL = 1e-12
+
+
+def assert_agree(a, b, rtol: float = RTOL) -> None:
+    """Every variable of two runs equal to ``rtol`` of the variable's largest magnitude."""
+    assert set(a.data_vars) == set(b.data_vars)
+    for name in b.data_vars:
+        x, y = np.asarray(a[name], dtype=float), np.asarray(b[name], dtype=float)
+        assert np.array_equal(np.isnan(x), np.isnan(y)), name  # reported data may have gaps
+        x, y = x[~np.isnan(y)], y[~np.isnan(y)]
+        scale = max(float(np.max(np.abs(y), initial=0.0)), 1e-300)
+        err = float(np.max(np.abs(x - y), initial=0.0))
+        assert err <= rtol * scale, (name, err / scale)
+
+
+def both(model, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return (simulate(model, backend="compiled", **kw), simulate(model, backend="numpy", **kw))
+
+
+def quiet_load(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_model(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "dt", "method"),
+    [
+        ("england", 1.0, "euler"),
+        ("england", 0.2, "euler"),
+        ("england", 0.5, "rk4"),
+        ("cwp", 0.25, "euler"),
+        ("mersey-care", 1.0, "rk4"),
+        ("england-imd", 0.5, "euler"),
+    ],
+)
+def test_surge_models_agree(name, dt, method):
+    model = quiet_load(name)
+    assert fallback_reason(model.compiled, method) is None
+    assert_agree(*both(model, dt=dt, method=method, record="all"))
+
+
+@pytest.mark.parametrize("dt", [0.25, 1 / 12])
+def test_capacity_model_agrees(dt):
+    model = quiet_load(str(REPO / "models" / "england-capacity.yaml"))
+    assert fallback_reason(model.compiled) is None
+    assert_agree(*both(model, dt=dt, record="all"))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [REPO / "tests" / "data" / "constant_inflow.yaml", REPO / "models" / "examples" / "waiting-list.yaml"],
+)
+@pytest.mark.parametrize("method", ["euler", "rk4"])
+def test_network_models_agree(path, method):
+    model = quiet_load(str(path))
+    assert fallback_reason(model.compiled, method) is None
+    assert_agree(*both(model, method=method, record="all"))
+
+
+def test_every_supported_sdxorg_model_agrees():
+    from simulator.vensim import import_model
+
+    cases = [ln.strip() for ln in (SD_ROOT / "supported.txt").read_text().splitlines() if ln.strip()]
+    compiled = 0
+    for case in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = import_model(SD_ROOT / case)
+        if getattr(model, "kind", None) == "pysd":
+            continue
+        record = list(model.spec.meta["record"])
+        compiled += fallback_reason(model.compiled) is None
+        try:
+            assert_agree(*both(model, record=record))
+        except AssertionError as err:
+            raise AssertionError(f"{case}: {err}") from None
+    # nearly every imported model runs on the compiled kernel (the rest fall back to numpy)
+    assert compiled >= 0.95 * len(cases), compiled
+
+
+def jittered(model, members: int, seed: int = 7):
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name in ("success", "decay"):
+        v = model.spec.param(name).values
+        out[name] = np.clip(v * rng.uniform(0.8, 1.2, (members, v.size)), 0.0, 1.0)
+    return out
+
+
+def test_ensemble_results_do_not_depend_on_chunks_workers_or_backend():
+    model = quiet_load("england")
+    cm = model.compiled
+    grid, _ = time_grid(24, 0.5)
+    arrays, members = prepare_params(cm, jittered(model, 300))
+    items, _ = make_record(cm, {"treatment": ["service"], "new_referral": None})
+    runs = [
+        run_arrays(cm, arrays, members, grid, items, chunk_size=c, workers=w, backend="compiled")
+        for c, w in ((300, 1), (37, 1), (64, 2))
+    ]
+    for other in runs[1:]:
+        for k in runs[0]:
+            assert np.array_equal(runs[0][k], other[k]), k
+    ref = run_arrays(cm, arrays, members, grid, items, backend="numpy")
+    for k in ref:
+        assert np.max(np.abs(runs[0][k] - ref[k])) <= RTOL * np.max(np.abs(ref[k]))
+
+
+def ramp_spec() -> ModelSpec:
+    """dx/dt = s(t) - k x with a piecewise-linear series s (as in test_analytic)."""
+    times = np.arange(0, 13, 1.0)
+    return ModelSpec.build(
+        "ramp",
+        stocks=[{"name": "x", "initial": 10.0}],
+        params=[{"name": "k", "values": 0.4, "source": "test"}],
+        series=[{"name": "s", "times": times, "values": 100 + 50 * np.sin(times / 2.0), "source": "test"}],
+        flows=[
+            {"name": "in", "kind": "inflow", "target": "x", "rate": "s"},
+            {"name": "out", "kind": "outflow", "source": "x", "rate": "k"},
+        ],
+        horizon=13,
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "order", "dts"), [("euler", 1, [0.5, 0.25, 0.125]), ("rk4", 4, [1.0, 0.5, 0.25])]
+)
+def test_order_of_accuracy_on_the_compiled_kernel(method, order, dts):
+    from scipy.integrate import solve_ivp
+
+    times = np.arange(0, 13, 1.0)
+    vals = 100 + 50 * np.sin(times / 2.0)
+    sol = solve_ivp(
+        lambda t, x: np.interp(t, times, vals) - 0.4 * x,
+        (0, 12.0),
+        [10.0],
+        rtol=1e-12,
+        atol=1e-12,
+        method="DOP853",
+        max_step=0.01,
+    )
+    exact = float(sol.y[0, -1])
+    errs = []
+    for dt in dts:
+        fast, ref = both(ramp_spec(), dt=dt, method=method)
+        assert_agree(fast, ref)
+        errs.append(abs(float(fast["x"].isel(member=0, time=-1)) - exact))
+    rates = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
+    assert np.all(np.abs(rates - order) < 0.25), (errs, rates)
+
+
+def test_time_varying_parameters_agree():
+    """Parameters changing during the run (an intervention's ramp) read per piecewise-constant segment."""
+    model = quiet_load("england")
+    cm = model.compiled
+    grid, _ = time_grid(36, 0.5)
+    arrays, members = prepare_params(cm, jittered(model, 50))
+    items, _ = make_record(cm, {"treatment": ["service"], "new_treatment": ["service"]})
+    base = arrays["success"]
+
+    def at(sub, t):
+        f = min(max((t - 6.0) / 12.0, 0.0), 1.0)  # a 12-month ramp from month 6
+        return sub if f == 0 else {**sub, "success": np.clip(sub["success"] * (1 + 0.3 * f), 0, 1)}
+
+    kw = {"varying": frozenset({"success"}), "param_at": at, "chunk_size": 20}
+    for method in ("euler", "rk4"):
+        fast = run_arrays(cm, arrays, members, grid, items, method=method, backend="compiled", **kw)
+        ref = run_arrays(cm, arrays, members, grid, items, method=method, backend="numpy", **kw)
+        for k in ref:
+            assert np.max(np.abs(fast[k] - ref[k])) <= RTOL * np.max(np.abs(ref[k])), (method, k)
+    assert base is arrays["success"]
+
+
+def test_a_construct_without_an_op_falls_back_to_numpy_and_says_so():
+    from simulator.core import compile_spec
+
+    spec = ramp_spec()
+    cm = compile_spec(spec)
+    out = cm.transfers[0]
+    # a function the kernel has no op for (a user-defined numpy function)
+    out.coef = Apply(lambda v: np.asarray(v) * 1.0, [out.coef], out.coef.space, time=True)
+    assert "the function '<lambda>'" in (fallback_reason(cm) or "")
+    assert backend_note(cm, "euler", "compiled").startswith("numpy (the compiled kernel cannot run")
+    assert backend_note(cm, "euler", "numpy") == "numpy"
+    notes = []
+    fast = simulate(cm, backend="compiled", on_estimate=lambda e: notes.append(e.describe()))
+    assert_agree(fast, simulate(cm, backend="numpy"), rtol=0.0)
+    assert "backend numpy (the compiled kernel cannot run the function '<lambda>')" in notes[0]
+
+
+def test_the_estimate_names_the_backend():
+    notes = []
+    simulate(ramp_spec(), on_estimate=lambda e: notes.append(e.describe()))
+    assert notes[0].endswith("; backend compiled")
+
+
+def test_a_negative_stock_stops_the_run_with_numpys_message():
+    spec = ModelSpec.build(
+        "overdrawn",
+        stocks=[{"name": "x", "initial": 100.0}],
+        params=[{"name": "k", "values": 3.0, "source": "test"}],
+        flows=[{"name": "out", "kind": "outflow", "source": "x", "rate": "k"}],
+        horizon=4,
+    )
+    messages = []
+    for backend in ("compiled", "numpy"):
+        with pytest.raises(RunError) as err:
+            simulate(spec, backend=backend)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    assert "goes negative" in messages[0]
+
+
+def test_backend_switches():
+    spec = ramp_spec()
+    with use_backend("numpy"):
+        ref = simulate(spec)
+    assert_agree(simulate(spec), ref)
+    with pytest.raises(RunError, match="backend must be one of compiled, numpy"):
+        simulate(spec, backend="gpu")
+    with pytest.raises(BackendError):
+        with use_backend("fortran"):
+            pass
+
+
+def test_a_second_process_reuses_the_compiled_kernel_from_disk():
+    code = (
+        "import warnings; warnings.simplefilter('ignore')\n"
+        "from simulator import load_model, simulate\n"
+        "from simulator.core._jit_kernel import run_block\n"
+        "simulate(load_model('england'), backend='compiled')\n"
+        "print(sum(run_block.stats.cache_hits.values()), sum(run_block.stats.cache_misses.values()))\n"
+    )
+    simulate(ramp_spec(), backend="compiled")  # compiled (and saved) here if not yet on disk
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    hits, misses = (int(v) for v in done.stdout.split()[-2:])
+    assert hits >= 1 and misses == 0, done.stdout
