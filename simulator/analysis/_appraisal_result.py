@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from simulator.analysis._equity_defs import METRICS
+
 __all__ = ["BASELINE", "Appraisal"]
 
 #: name of the run without interventions every package is compared with
@@ -321,7 +323,9 @@ class Appraisal:
                 for m, a, b in zip(t[f"{label} median"], t[f"{label} low"], t[f"{label} high"])
             ]
         out["P(narrows the gap)"] = [f"{v:.2f}" for v in t["P(narrows the gap)"]]
-        head = f"Gap by {eq.attrs['dim']} in {eq.attrs['metric']} ({words}); package minus baseline, member by member:"
+        m = METRICS.get(str(eq.attrs["metric"]))
+        what = f"{m.label} ({m.unit})" if m else eq.attrs["metric"]
+        head = f"Gap by {eq.attrs['dim']} in {what}: {words}; package minus baseline, member by member:"
         return head + "\n" + out.to_string(index=False)
 
 

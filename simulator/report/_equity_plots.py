@@ -68,7 +68,8 @@ def _gradient_panel(ax, result, metric: str) -> None:
         )
         ax.set_xlim(0, 1)
         ax.set_xticks(x, ticks, rotation=0 if len(cats) <= 5 else 45, fontsize=7)
-        ax.set_xlabel(f"{result.meta.get('label') or result.dim}, most disadvantaged left", fontsize=8)
+        words = f"{result.meta.get('label') or result.dim}; most disadvantaged left"
+        ax.set_xlabel(textwrap.fill(words, 60), fontsize=8)
     else:
         pos = np.arange(len(cats))
         ax.bar(pos, med, color=[CYCLE[i % len(CYCLE)] for i in pos], alpha=0.85)
@@ -78,7 +79,7 @@ def _gradient_panel(ax, result, metric: str) -> None:
             ref = med[cats.index(result.reference)]
             ax.axhline(ref, color="grey", ls="--", lw=1, label=f"reference: {result.reference}")
         ax.set_xticks(pos, ticks, fontsize=7)
-        ax.set_xlabel(result.meta.get("label") or result.dim)
+        ax.set_xlabel(textwrap.fill(str(result.meta.get("label") or result.dim), 60), fontsize=8)
     ax.set_title(m.label[:1].upper() + m.label[1:], fontsize=9)
     ax.set_ylabel(m.unit)
     _axis_units(ax, m.unit)
@@ -200,12 +201,13 @@ def plot_equity_plane(appraisal, outcome: str = "referrals"):
     ax.axvline(0, color="grey", lw=0.8)
     unit = METRICS[str(eq.attrs["metric"])].unit
     what = "absolute SII" if int(eq.attrs["ordered"]) else "range"
-    ax.set_xlabel(f"{outcome.replace('_', ' ')} averted (median, 90% interval)")
+    what_averted = appraisal.outcomes.get(outcome, f"{outcome} averted")
+    ax.set_xlabel(f"{what_averted} (median, 90% interval)")
     ax.set_ylabel(f"gap closed: fall in the {what}, {unit}")
     thousands(ax, "x")
     label = METRICS[str(eq.attrs["metric"])].label
     fig.suptitle(
-        f"Efficiency and equity: {outcome.replace('_', ' ')} averted and the {eq.attrs['dim']} gap in {label}",
+        f"Efficiency and equity: {what_averted} and the {eq.attrs['dim']} gap in {label}",
         fontsize=10,
     )
     return fig
