@@ -1,5 +1,6 @@
 # Upstream: two commands on a fresh machine.
-#   make demo   create .venv, install, run the built-in England surge model (table + plot)
+#   make demo   create .venv, install, run the England evidence ensemble with three intervention packages:
+#               surge table on the terminal, out/report.html (board report) and out/map.html (system map)
 #   make test   create .venv, install, run the quick tests (all but those marked slow; under 5 minutes)
 #   make test-slow / make test-all   the slow tests (PySD round trips, notebooks, big ensembles) / everything
 PYTHON ?= python3
@@ -18,10 +19,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	@mkdir -p $(OUT)
-	$(BIN)/upstream summary england
-	$(BIN)/upstream plot england -o $(OUT)/england.png --quiet
-	$(BIN)/upstream run england -o $(OUT)/england-su.csv --format su-csv --quiet
-	@echo "wrote $(OUT)/england.png and $(OUT)/england-su.csv"
+	$(BIN)/upstream report scenarios/england-evidence.yaml --members 2000 \
+		--package upstream-mix --package downstream-capacity --package crisis-alternatives -o $(OUT)/report.html
+	$(BIN)/upstream map england --package upstream-mix --package downstream-capacity -o $(OUT)/map.html --quiet
+	@echo "open $(OUT)/report.html (the board report) and $(OUT)/map.html (the system map) in a browser"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -m "not slow" --durations=10
@@ -31,6 +32,10 @@ test-slow: $(STAMP)
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --durations=10
+
+.PHONY: app
+app: $(STAMP)
+	$(BIN)/upstream app england
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_core.py

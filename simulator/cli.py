@@ -11,6 +11,7 @@ from __future__ import annotations
 import click
 
 from simulator._cli._analyses import compare_interventions, sensitivity
+from simulator._cli._app_command import app
 from simulator._cli._calibrate_command import calibrate
 from simulator._cli._common import EXIT_INPUT, CLIError, handle_errors, run_options
 from simulator._cli._equity_command import equity, localise
@@ -48,6 +49,7 @@ for _command in (
     calibrate,
     report,
     map_command,
+    app,
     localise,
     equity,
 ):

@@ -1,0 +1,98 @@
+"""The app: the pages put together, one :class:`~simulator.app._state.AppState` per browser session.
+
+:func:`create_app` returns a Shiny ``App``; ``upstream app`` serves it with uvicorn on
+127.0.0.1 unless told otherwise.  Each session gets its own state (model, edits,
+results, temporary folder); the folder is removed when the session ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+from shiny import App, reactive, ui
+
+import simulator.app._page_calibration as _page_calibration
+import simulator.app._page_capacity as _page_capacity
+import simulator.app._page_downloads as _page_downloads
+import simulator.app._page_interventions as _page_interventions
+import simulator.app._page_map as _page_map
+import simulator.app._page_model as _page_model
+import simulator.app._page_results as _page_results
+from simulator.app._state import BUILTINS, AppState, builtin_model
+from simulator.core._run import simulate
+
+__all__ = ["PAGES", "create_app"]
+
+#: the pages in the order of the navigation bar
+PAGES = (
+    _page_model,
+    _page_results,
+    _page_capacity,
+    _page_interventions,
+    _page_map,
+    _page_calibration,
+    _page_downloads,
+)
+
+_log = logging.getLogger(__name__)
+
+_STYLE = """
+.navbar-brand { font-weight: 600; }
+.card { margin-bottom: 0.75rem; }
+"""
+
+
+def app_ui():
+    """The layout: one navigation panel per page."""
+    return ui.page_navbar(
+        *(p.page() for p in PAGES),
+        title="Upstream",
+        id="nav",
+        header=ui.tags.style(_STYLE),
+        footer=ui.div(
+            "Upstream: post-Covid mental health demand. Built-in models from the Strategy Unit's surge model "
+            "(MIT licence); every range is sourced or labelled an illustrative assumption.",
+            class_="text-muted small p-2",
+        ),
+    )
+
+
+def create_app(model: str = "england"):
+    """The Shiny app, starting every session on ``model``.
+
+    Parameters
+    ----------
+    model
+        A built-in model name (:data:`~simulator.app._state.BUILTINS`) or a model file path,
+        read once when the app is created (problems raise :class:`~simulator.core.InputError`).
+
+    Returns
+    -------
+    shiny.App
+    """
+    from simulator.files._loading import load_model
+
+    # Shiny draws figures with the tight layout whatever they ask for, and says so each time
+    warnings.filterwarnings("ignore", message=".*layout engine is not compatible with shiny.*")
+
+    first = builtin_model(model) if model in BUILTINS else load_model(model)
+    label = f"built-in model {model}" if model in BUILTINS else f"file {model}"
+
+    def server(input, output, session):
+        st = AppState(first, label)
+        session.on_ended(st.files.cleanup)
+
+        @reactive.calc
+        def run():
+            return simulate(st.model())
+
+        _page_model.server(input, output, session, st, run)
+        _page_results.server(input, output, session, st, run)
+        _page_capacity.server(input, output, session, st, run)
+        _page_interventions.server(input, output, session, st)
+        _page_map.server(input, output, session, st, run)
+        _page_calibration.server(input, output, session, st)
+        _page_downloads.server(input, output, session, st, run)
+
+    return App(app_ui(), server)
