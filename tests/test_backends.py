@@ -267,3 +267,20 @@ def test_a_second_process_reuses_the_compiled_kernel_from_disk():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     hits, misses = (int(v) for v in done.stdout.split()[-2:])
     assert hits >= 1 and misses == 0, done.stdout
+
+
+def test_the_command_line_chooses_the_backend_and_says_which():
+    from click.testing import CliRunner
+
+    from simulator.cli import main
+    from simulator.core._jit_backend import default_backend
+
+    for backend in ("numpy", "compiled"):
+        r = CliRunner().invoke(
+            main, ["run", "england", "--months", "6", "-q", "--verbose", "--backend", backend]
+        )
+        assert r.exit_code == 0, r.output
+        assert f"; backend {backend}\n" in r.output
+    assert default_backend() == "compiled"  # the option does not outlive the command
+    r = CliRunner().invoke(main, ["run", "england", "--backend", "gpu"])
+    assert r.exit_code == 2 and "'gpu' is not one of 'compiled', 'numpy'" in r.output

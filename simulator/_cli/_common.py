@@ -19,7 +19,7 @@ import xarray as xr
 from simulator.core._budget import Estimate, parse_memory
 from simulator.core._model import Model
 from simulator.core._problems import InputError, Problem
-from simulator.core._run import RunError, simulate
+from simulator.core._run import BACKENDS, RunError, default_backend, set_default_backend, simulate
 from simulator.core._spec import SpecError
 from simulator.files._loading import load_model
 
@@ -146,8 +146,16 @@ class _Memory(click.ParamType):
 MEMORY = _Memory()
 
 
+def _set_backend(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """``--backend``: the process default for every run of the command (workers inherit it)."""
+    if value is not None:
+        old = default_backend()
+        set_default_backend(value)
+        ctx.call_on_close(lambda: set_default_backend(old))  # in-process callers (tests) get it back
+
+
 def resource_options(fn: Callable) -> Callable:
-    """``--verbose`` (print the estimate of memory and time) and ``--max-memory`` (a limit).
+    """``--verbose`` (print the estimate of memory and time), ``--max-memory`` (a limit), ``--backend``.
 
     Parameters
     ----------
@@ -162,6 +170,13 @@ def resource_options(fn: Callable) -> Callable:
     opts = [
         click.option(
             "--verbose", "-v", is_flag=True, help="Print the estimated memory and time before running."
+        ),
+        click.option(
+            "--backend",
+            type=click.Choice(BACKENDS),
+            expose_value=False,
+            callback=_set_backend,
+            help="Step kernel: compiled (default where numba is installed) or numpy (the reference).",
         ),
         click.option(
             "--max-memory",
