@@ -57,8 +57,6 @@ Distance = Callable[[np.ndarray], np.ndarray]
 RESAMPLE_SHARE = 0.5
 #: proposals per particle and sweep tested against the prior ratio before one is simulated
 PRIOR_TRIES = 20
-#: particles whose screened proposals are drawn at once (bounds memory: BLOCK x PRIOR_TRIES x d)
-BLOCK = 4096
 
 
 def _next_tolerance(dist: np.ndarray, w: np.ndarray, quantile: float) -> float:
@@ -74,19 +72,21 @@ def _prior_screened(z: np.ndarray, chol: np.ndarray, rng: np.random.Generator, t
     Per particle, the random-walk chain proposes ``z + chol @ e`` and first tests it against the prior
     ratio alone (early rejection: a proposal it rejects leaves the particle where it is and needs no
     simulation); up to ``tries`` proposals are drawn, and the first to pass is the one to simulate.
-    Blocks of :data:`BLOCK` particles bound the memory; the draws do not depend on anything else.
+    Each round draws for the particles still without one (vectorised across particles).
     """
     m, d = z.shape
-    prop = np.empty_like(z)
+    prop = z.copy()
     found = np.zeros(m, dtype=bool)
-    for a in range(0, m, BLOCK):
-        zb = z[a : a + BLOCK]
-        cand = zb[:, None, :] + rng.standard_normal((len(zb), tries, d)) @ chol.T
-        log_u = np.log(rng.random((len(zb), tries)))
-        ok = log_u < -0.5 * (np.sum(cand * cand, 2) - np.sum(zb * zb, 1)[:, None])
-        first = np.argmax(ok, axis=1)
-        prop[a : a + BLOCK] = cand[np.arange(len(zb)), first]
-        found[a : a + BLOCK] = ok[np.arange(len(zb)), first]
+    todo = np.arange(m)
+    sq = np.sum(z * z, 1)
+    for _ in range(tries):
+        if not len(todo):
+            break
+        cand = z[todo] + rng.standard_normal((len(todo), d)) @ chol.T
+        ok = np.log(rng.random(len(todo))) < -0.5 * (np.sum(cand * cand, 1) - sq[todo])
+        prop[todo[ok]] = cand[ok]
+        found[todo[ok]] = True
+        todo = todo[~ok]
     return prop, found
 
 
