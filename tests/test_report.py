@@ -178,6 +178,31 @@ def test_capacity_model_shows_waiting_lists_without_packages():
     assert rep.appraisal is None
 
 
+def test_stratified_model_shows_its_inequality_gaps():
+    from simulator.files import load_model
+
+    sc = load_scenario(EVIDENCE)
+    sc = sc.with_(model=load_model("england-imd"), name="England by deprivation")
+    rep = build_report(sc, members=24, seed=5)
+    p = Page()
+    p.feed(rep.html())
+    t = rep.equity.table()
+    cells = p.cells["inequalities"]
+    sii = t[t["stratum"].str.startswith("SII")].iloc[0]
+    i = cells.index(sii["stratum"])
+    assert cells[i - 1] == f"{sii['metric']} ({sii['unit']})"
+    assert (
+        cells[i + 1] == f"{sii['median']:,.4g}" and cells[i + 2] == f"{sii['low']:,.4g} to {sii['high']:,.4g}"
+    )
+    assert "Q1 most deprived" in cells and rep.equity.meta["members"] == 24
+    # the strata's population and multipliers are sources too
+    assert "g2c_pcnt by deprivation" in p.cells["assumptions"]
+
+
+def test_unstratified_model_says_so(page):
+    assert page.cells.get("inequalities") is None  # a note, no table
+
+
 def test_report_command_writes_the_report_and_prints_the_surge_table(tmp_path):
     out = tmp_path / "r.html"
     args = ["report", str(EVIDENCE), "--package", "upstream-mix", "--members", "32", "-o", str(out), "-q"]

@@ -83,6 +83,18 @@ def test_edge_width_is_proportional_to_the_flow_at_the_month(england, england_ma
     assert later.value != pytest.approx(e.value)
 
 
+def test_stratified_model_adds_its_strata_on_each_edge(england, england_map):
+    imd = load_model("england-imd")
+    m = system_map(imd, 12)
+    assert len(m.edges) == len([e for e in england_map.edges if e.kind == "flow"])
+    nr = simulate(imd, record=["new_referral"])["new_referral"].sel(time=12).isel(member=0)
+    assert "deprivation" in nr.dims
+    e = m.edge("group:Newly unemployed", "condition:Depression")
+    assert e.value == pytest.approx(float(nr.sel(group="Newly unemployed", condition="Depression").sum()))
+    rows = {r[0] for r in m.node("service:IAPT").info}
+    assert "success [Q1 most deprived]" in rows and "success [Q5 least deprived]" in rows
+
+
 def test_default_month_is_the_month_of_most_referrals(england):
     ds = simulate(england, record=["new_referral"])
     peak = float(

@@ -3,7 +3,7 @@
 :func:`build_report` runs (or takes) a scenario's ensemble and the comparison of
 intervention packages on the same draws, and gathers headline figures, fan charts,
 the surge table, capacity pressure, the packages compared, inequality gaps (stratified
-models), the system map and every source; :func:`board_report` returns (and writes)
+models: their equity metrics run on the same members), the system map and every source; :func:`board_report` returns (and writes)
 its HTML.  The page needs no network: figures are embedded SVG images, the style is
 inline, there is no script; it prints on A4 with each section on a new page.
 """
@@ -40,6 +40,8 @@ class BoardReport:
         Whole-system figures, median and 90% interval over members.
     month
         Month of the system map's edge widths (``None``: the month of the most referrals).
+    equity
+        Equity metrics of a stratified model (:class:`~simulator.analysis.EquityResult`), or ``None``.
     """
 
     scenario: Any
@@ -49,6 +51,7 @@ class BoardReport:
     headline: list[Figure] = field(default_factory=list)
     month: float | None = None
     created: str = ""
+    equity: Any = None
 
     def html(self) -> str:
         """The report as one self-contained HTML document.
@@ -155,8 +158,12 @@ def build_report(
             method=sc.method,
             progress=progress,
         )
+    from simulator.report._board_report_equity import report_equity
+
+    n = int(ensemble.attrs.get("members", n))
+    equity = report_equity(sc, n, int(ensemble.attrs.get("seed", seed)), progress)
     created = datetime.now(timezone.utc).strftime("%d %b %Y %H:%M UTC")
-    return BoardReport(sc, ensemble, appraisal, pkgs, headline_figures(ensemble), month, created)
+    return BoardReport(sc, ensemble, appraisal, pkgs, headline_figures(ensemble), month, created, equity)
 
 
 def board_report(

@@ -2,8 +2,8 @@
 
 The interventions come from the appraisal API (:class:`~simulator.analysis.Appraisal`:
 its table, pairwise probabilities and figures), as ``upstream compare-interventions``
-shows them.  Inequality gaps are drawn from :func:`inequality_hook`, the one place a
-stratified model's equity metrics join the report.
+shows them.  Inequality gaps of stratified models come from
+:mod:`~simulator.report._board_report_equity`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 from simulator.report._board_report_provenance import Source
 from simulator.report._board_report_sections import para, section, table
 
-__all__ = ["assumptions_section", "inequality_hook", "interventions_section", "map_section"]
+__all__ = ["assumptions_section", "inequalities_section", "interventions_section", "map_section"]
 
 
 def _money(x: float) -> str:
@@ -96,41 +96,13 @@ def interventions_section(appraisal: Any, figures: list[tuple[str, str]]) -> dic
     )
 
 
-def inequality_hook(model: Any, ensemble: Any, appraisal: Any) -> dict[str, Any] | None:
-    """The inequality-gap section of a stratified model, or ``None`` (the hook for equity metrics).
-
-    Stratified models and their equity metrics (slope and relative indices of
-    inequality, gaps between strata) are being added in
-    :mod:`simulator.analysis._equity`; until a run carries strata this returns
-    ``None`` and the report says the model is not stratified.
-
-    Parameters
-    ----------
-    model
-        The model run.
-    ensemble
-        Its ensemble.
-    appraisal
-        The package comparison, or ``None``.
-
-    Returns
-    -------
-    dict or None
-        The section, or ``None`` when the model is not stratified.
-    """
-    strata = model.spec.meta.get("strata") if hasattr(model, "spec") else None
-    if not strata:
-        return None
-    return None  # equity metrics of stratified runs join here once their run API is in main
-
-
 def inequalities_section(hooked: dict[str, Any] | None) -> dict[str, Any]:
-    """The inequality section: the hook's, or a note that the model is not stratified.
+    """The inequality section of a stratified model, or a note that the model is not stratified.
 
     Parameters
     ----------
     hooked
-        :func:`inequality_hook`'s section or ``None``.
+        :func:`~simulator.report._board_report_equity.equity_section`'s section, or ``None``.
 
     Returns
     -------

@@ -92,9 +92,9 @@ TEMPLATE = """<!DOCTYPE html>
 <div>{{ c.name }}</div><div class="value">{{ c.value }}</div>
 <div class="interval">90% interval {{ c.interval }}</div><div class="unit">{{ c.unit }}</div></div>
 {% endfor %}</div>{% endif %}
-{% for f in s.figures %}{{ figure(f.src, f.caption) }}
-{% endfor %}
 {% for t in s.tables %}{{ table(t, t.cls) }}
+{% endfor %}
+{% for f in s.figures %}{{ figure(f.src, f.caption) }}
 {% endfor %}
 </section>
 {% endfor %}

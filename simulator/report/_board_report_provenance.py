@@ -102,6 +102,7 @@ def _model_rows(model: Any) -> list[Source]:
         rows.append(Source("model", f"{model.name}: licence", "", str(licence)))
     for name, text in (getattr(tables, "sources", None) or {}).items():
         rows.append(Source("table", name, "table of the model file", text))
+    rows += _strata_rows(model)
     for p in spec.params:
         dims = " x ".join(p.space.dims) or "one value"
         rows.append(Source("parameter", p.name, f"{p.unit or 'no unit'}; {dims} ({len(p.space)})", p.source))
@@ -110,6 +111,18 @@ def _model_rows(model: Any) -> list[Source]:
         rows.append(
             Source("series", s.name, f"{s.unit or 'no unit'}; {dims}, {len(s.times)} times", s.source)
         )
+    return rows
+
+
+def _strata_rows(model: Any) -> list[Source]:
+    """Strata of a stratified model: who is in each stratum, and each parameter's multipliers."""
+    strata = getattr(model, "strata", None) or model.spec.meta.get("strata") or ()
+    rows = []
+    for s in strata:
+        rows.append(Source("strata", s.name, f"{s.label}: {', '.join(s.categories)}", s.source))
+        for param, (values, text) in (getattr(s, "multipliers", None) or {}).items():
+            detail = f"{param} x ({', '.join(f'{v:g}' for v in values)}) by {s.name}"
+            rows.append(Source("strata", f"{param} by {s.name}", detail, text))
     return rows
 
 

@@ -8,10 +8,11 @@ from typing import Any
 from simulator.report._board_report_analyses import (
     assumptions_section,
     inequalities_section,
-    inequality_hook,
     interventions_section,
     map_section,
 )
+from simulator.report._board_report_data import month_date
+from simulator.report._board_report_equity import equity_section
 from simulator.report._board_report_figures import appraisal_figures, ensemble_figures, svg_uri
 from simulator.report._board_report_page import render_page
 from simulator.report._board_report_provenance import provenance
@@ -37,7 +38,7 @@ def _lead(report: Any) -> list[str]:
     sc, a = report.scenario, report.appraisal
     n = report.ensemble.attrs.get("members")
     text = [
-        f"{sc.model.name} over {sc.months} months from {sc.model.spec.start or 'month 0'}: "
+        f"{sc.model.name} over {sc.months} months from {month_date(sc.model.spec.start, 0)}: "
         f"{n:,} equally likely futures drawn from {len(sc.groups)} uncertain quantities; every figure below is "
         "the median future with the range 90% of futures fall in."
     ]
@@ -87,7 +88,7 @@ def render_report(report: Any) -> str:
         surge_table_section(ens),
         capacity_section(ens, fans, assumed),
         interventions_section(a, appraisal_figures(a, ens.by_service) if a is not None else []),
-        inequalities_section(inequality_hook(sc.model, ens, a)),
+        inequalities_section(equity_section(report.equity) if report.equity is not None else None),
         map_section(svg_uri(smap.to_svg()), smap.notes),
         assumptions_section(provenance(sc.model, sc, report.packages, assumed)),
     ]

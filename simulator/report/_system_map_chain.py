@@ -34,8 +34,30 @@ SHOWN = {
 }
 
 
-def _layer_params(spec, dims: tuple[str, ...]) -> list[str]:
-    return [p.name for p in (*spec.params, *spec.series) if p.space.dims == dims]
+CHAIN = {"group", "condition", "service"}
+
+
+def _layer_params(spec, layer: str) -> list[str]:
+    """Parameters and series of a layer's nodes: over the layer (and strata), no other chain dimension.
+
+    Conditions show the group -> condition rates (``g2c_pcnt``), one row per group.
+    """
+    own = {"group", "condition"} if layer == "condition" else {layer}
+    return [
+        p.name
+        for p in (*spec.params, *spec.series)
+        if own <= set(p.space.dims) and not (set(p.space.dims) & CHAIN) - own
+    ]
+
+
+def _to(da: xr.DataArray, *dims: str) -> xr.DataArray:
+    """Summed over every dimension but ``dims`` (strata, services ...)."""
+    return da.sum([d for d in da.dims if d not in dims])
+
+
+def _pairs(space, a: str, b: str) -> list[tuple[str, str]]:
+    i, j = space.dims.index(a), space.dims.index(b)
+    return list(dict.fromkeys((c[i], c[j]) for c in space.coords))
 
 
 def _nodes(model, at: xr.Dataset, month: float) -> tuple[list[MapNode], dict[str, list[str]]]:
@@ -45,14 +67,12 @@ def _nodes(model, at: xr.Dataset, month: float) -> tuple[list[MapNode], dict[str
     param_nodes: dict[str, list[str]] = {}
     referred = at["new_referral"]
     values = {
-        "group": at["at_risk"],
-        "condition": referred.sum(("group", "service")),
-        "service": referred.sum(("group", "condition")),
+        "group": _to(at["at_risk"], "group"),
+        "condition": _to(referred, "condition"),
+        "service": _to(referred, "service"),
     }
     for layer, _ in LAYERS:
-        names = _layer_params(spec, (layer,))
-        if layer == "condition":
-            names = _layer_params(spec, ("group", "condition"))
+        names = _layer_params(spec, layer)
         for label in spec.dims[layer]:
             key = f"{layer}:{label}"
             value = float(values[layer].sel({layer: label}))
@@ -69,14 +89,13 @@ def _nodes(model, at: xr.Dataset, month: float) -> tuple[list[MapNode], dict[str
 
 def _edges(spec, at: xr.Dataset) -> list[MapEdge]:
     referred = at["new_referral"]
-    gc = referred.sum("service")
-    cs = referred.sum("group")
+    gc = _to(referred, "group", "condition")
+    cs = _to(referred, "condition", "service")
     edges: list[MapEdge] = []
-    for g, c in spec.param("g2c_pcnt").space.coords:
+    for g, c in _pairs(spec.param("g2c_pcnt").space, "group", "condition"):
         v = float(gc.sel(group=g, condition=c))
         edges.append(MapEdge(f"group:{g}", f"condition:{c}", v, 0.0, f"{fmt(v)} a month"))
-    pairs = dict.fromkeys((c, s) for _, c, s in spec.param("split").space.coords)
-    for c, s in pairs:
+    for c, s in _pairs(spec.param("split").space, "condition", "service"):
         v = float(cs.sel(condition=c, service=s))
         edges.append(MapEdge(f"condition:{c}", f"service:{s}", v, 0.0, f"{fmt(v)} a month"))
     return edges
@@ -102,7 +121,7 @@ def chain_graph(model: Any, month: float | None, results: xr.Dataset | None, dt:
         Edge values in people referred per month (widths set by the caller).
     """
     ds = run_for_map(model, ["new_referral", "at_risk"], results, dt)
-    totals = ds["new_referral"].sum(("group", "condition", "service"))
+    totals = _to(ds["new_referral"], "time")
     month = pick_month(ds, month, totals)
     at = ds.sel(time=month)
     nodes, param_nodes = _nodes(model, at, month)

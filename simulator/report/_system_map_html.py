@@ -80,11 +80,7 @@ def _data(m: Any) -> dict:
             "label": n.label,
             "level": levels.get(n.layer, 0),
             "color": colour(n.layer),
-            "shape": "box"
-            if n.layer.startswith("stock")
-            else "dot"
-            if n.layer != "intervention"
-            else "diamond",
+            "shape": "ellipse" if n.layer in ("source", "sink") else "box",
             "layer": n.layer,
             "info": [list(r) for r in n.info],
         }

@@ -48,7 +48,8 @@ main { display: flex; gap: 0.5rem; }
 #panel table { border-collapse: collapse; width: 100%; }
 #panel th, #panel td { border-bottom: 1px solid #eee; padding: 0.2rem; text-align: left;
   vertical-align: top; }
-#panel td.src { color: #555; font-size: 0.75rem; }
+#panel td.val { white-space: nowrap; }
+#panel td.src { color: #555; font-size: 0.75rem; overflow-wrap: anywhere; }
 footer { padding: 0.4rem 1rem; color: #444; font-size: 0.85rem; border-top: 1px solid #ddd; }
 """
 
@@ -58,8 +59,9 @@ SCRIPT = """
   var byId = {};
   data.nodes.forEach(function (n) { byId[n.id] = n; });
   var nodes = new vis.DataSet(data.nodes.map(function (n) {
-    return { id: n.id, label: n.label, level: n.level, shape: n.shape, size: 10,
-             color: { background: n.color, border: "#333333" },
+    return { id: n.id, label: n.label, level: n.level, shape: n.shape, margin: 5,
+             color: { background: n.color, border: "#333333",
+                      highlight: { background: "#F0E442", border: "#000000" } },
              font: { size: 13, color: "#111111", face: "Arial" } };
   }));
   var edges = new vis.DataSet(data.edges.map(function (e, i) {
@@ -69,7 +71,7 @@ SCRIPT = """
              smooth: { type: "cubicBezier", forceDirection: "horizontal", roundness: 0.4 } };
   }));
   var net = new vis.Network(document.getElementById("map"), { nodes: nodes, edges: edges }, {
-    layout: { hierarchical: { enabled: true, direction: "LR", levelSeparation: 320, nodeSpacing: 26,
+    layout: { hierarchical: { enabled: true, direction: "LR", levelSeparation: 380, nodeSpacing: 34,
                               sortMethod: "directed", shakeTowards: "roots" } },
     physics: { enabled: false },
     interaction: { hover: true, tooltipDelay: 120, navigationButtons: false, keyboard: true }
@@ -89,7 +91,7 @@ SCRIPT = """
     while (body.firstChild) { body.removeChild(body.firstChild); }
     n.info.forEach(function (row) {
       var tr = document.createElement("tr");
-      cell(tr, row[0]); cell(tr, row[1]); cell(tr, row[2]); cell(tr, row[3], "src");
+      cell(tr, row[0]); cell(tr, row[1], "val"); cell(tr, row[2]); cell(tr, row[3], "src");
       body.appendChild(tr);
     });
     document.body.setAttribute("data-selected", id);
