@@ -33,6 +33,10 @@ test-slow: $(STAMP)
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --durations=10
 
+.PHONY: app
+app: $(STAMP)
+	$(BIN)/upstream app england
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_core.py
 	$(BIN)/python benchmarks/bench_ensembles.py
