@@ -361,3 +361,17 @@ def test_single_run_phe_interval_with_poisson_counts():
     r = ci.iloc[0]
     assert r["sii_low"] == pytest.approx(r["sii"] - half, rel=0.02)
     assert r["sii_high"] == pytest.approx(r["sii"] + half, rel=0.02)
+
+
+def test_equity_command_refuses_bad_outputs_before_running(tmp_path):
+    from click.testing import CliRunner
+
+    from simulator.cli import main
+
+    for args, needle in (
+        (["-o", str(tmp_path / "x.xlsx")], ".csv (the table) or .nc"),
+        (["--plot", str(tmp_path / "x.txt")], ".png, .svg or .pdf"),
+    ):
+        res = CliRunner().invoke(main, ["equity", "england", *args, "-q"])
+        assert res.exit_code == 2 and needle in res.output and "Traceback" not in res.output
+    assert not list(tmp_path.iterdir())

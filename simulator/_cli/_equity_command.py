@@ -186,6 +186,13 @@ def equity(scenario, by, metrics, reference, members, seed, output, plot_file, p
     bad = [m for m in metrics if m not in METRICS]
     if bad:
         raise CLIError(f"unknown metric {', '.join(bad)}; metrics: {', '.join(METRICS)}")
+    if output and Path(output).suffix.lower() not in (".csv", ".nc"):
+        raise CLIError(
+            f"write equity figures as .csv (the table) or .nc (every member, by month), not {output!r}"
+        )
+    for f in (plot_file, plot_sii):
+        if f and Path(f).suffix.lower() not in (".png", ".svg", ".pdf"):
+            raise CLIError(f"draw plots as .png, .svg or .pdf, not {f!r}")
     name, model, design, settings = _read(scenario, quiet)
     s = stratifier(model, by)
     if plot_sii and not s.ordered:
