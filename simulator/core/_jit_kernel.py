@@ -211,19 +211,27 @@ def _rest(code, sub, out, n, a, sa, b, sb, c, sc, i0, i1, f0, ix, fl, u, w, t, t
 
 
 @jit
-def _bad_state(w, s: int, allow_negative: bool) -> bool:
-    """Whether a stock is not finite, or negative beyond rounding (see ``simulator.core._guard``)."""
-    lo, hi = np.inf, -np.inf
+def _bad_state(w, s: int, allow_negative: bool, lo, hi, nan) -> bool:
+    """Whether a stock is not finite, or negative beyond rounding (see ``simulator.core._guard``).
+
+    Members are reduced side by side (``lo``, ``hi``, ``nan``: one value per member), so the
+    loops vectorise; ``v * 0`` is 0 for every finite value and NaN otherwise.
+    """
+    m = w.shape[1]
+    for j in range(m):
+        lo[j], hi[j], nan[j] = np.inf, -np.inf, 0.0
     for r in range(s):
-        for j in range(w.shape[1]):
+        for j in range(m):
             v = w[r, j]
-            if v != v:
-                return True
-            lo = min(lo, v)
-            hi = max(hi, v)
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return s > 0
-    return not allow_negative and lo < -1e-9 * max(1.0, hi)
+            lo[j] = v if v < lo[j] else lo[j]
+            hi[j] = v if v > hi[j] else hi[j]
+            nan[j] += v * 0.0
+    low, high = np.inf, -np.inf
+    for j in range(m):
+        if nan[j] != 0.0:
+            return True
+        low, high = min(low, lo[j]), max(high, hi[j])
+    return not allow_negative and low < -1e-9 * max(1.0, high)
 
 
 @jit
@@ -277,20 +285,20 @@ def run_block(
     n_steps = times.shape[0] - 1
     m = w.shape[1]
     x0, acc = d + s, d + 2 * s
+    lo, hi, nan = np.empty(m), np.empty(m), np.empty(m)
     _exec(ops, ix, fl, u, w, times[0, 0], 0, ts, vp, vseg, 4)
     for k in range(n_steps + 1):
         slot = report_slot[k]
         step = k < n_steps
         want = 1 if step else 0
-        if (slot >= 0 or k == 0) and _bad_state(w, s, allow_negative):
+        if (slot >= 0 or k == 0) and _bad_state(w, s, allow_negative, lo, hi, nan):
             return k
         if slot >= 0:
             want |= 2
         if want == 0:
             continue
-        _zero(w, d, s)
-        _exec(ops, ix, fl, u, w, times[k, 0], 3 * k, ts, vp, vseg, want)
-        if step:
+        _exec(ops, ix, fl, u, w, times[k, 0], 3 * k, ts, vp, vseg, want)  # the derivative rows start at 0
+        if step and method == 1:
             _losses(w, d, s, lrow)
         if slot >= 0:
             for r in range(rec.shape[0]):
@@ -300,9 +308,7 @@ def run_block(
         if not step:
             continue
         if method == 0:
-            for r in range(s):
-                for j in range(m):
-                    w[r, j] += dt * w[d + r, j]
+            _euler(w, d, s, lrow, dt)
             continue
         for stage in range(3):
             h = dt if stage == 2 else 0.5 * dt
@@ -321,7 +327,23 @@ def run_block(
         for r in range(s):
             for j in range(m):
                 w[r, j] = w[x0 + r, j] + (dt / 6.0) * (w[acc + r, j] + w[d + r, j])
+                w[d + r, j] = 0.0
     return -1
+
+
+@jit
+def _euler(w, d: int, s: int, lrow: int, dt: float) -> None:
+    """``x += dt * (gains - loss * x)``, leaving the derivative rows at 0 for the next step."""
+    m = w.shape[1]
+    for r in range(s):
+        if lrow >= 0:
+            for j in range(m):
+                w[r, j] += dt * (w[d + r, j] - w[lrow + r, j] * w[r, j])
+                w[d + r, j] = 0.0
+        else:
+            for j in range(m):
+                w[r, j] += dt * w[d + r, j]
+                w[d + r, j] = 0.0
 
 
 @jit

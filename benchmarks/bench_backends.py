@@ -1,0 +1,250 @@
+"""Compiled step kernel against the numpy kernel, side by side in one run (issue 16).
+
+Prints ``name: value unit`` lines:
+
+* ``first_compile`` / ``cache_load``: the compiled kernel built from nothing (a fresh
+  numba cache directory, in a subprocess) and loaded from the disk cache;
+* ``single_run_*``: one deterministic England run (dt = 1), median of repeats, by backend;
+* ``england_ensemble_*``: the 10,000-member jittered England ensemble of
+  ``bench_core.py`` (dt = 0.2, caseload and referrals per service) by backend, and a
+  roofline probe: the same transfers (index arrays, per-member coefficients, steps,
+  blocks) in the simplest fused numba loop (gather, multiply, scatter, update), on one
+  thread against the compiled backend on one thread;
+* ``capacity_ensemble_*``: ``scenarios/england-capacity.yaml``, 10,000 members;
+* ``packages_*``: 8 packages and the baseline on 10,000 members (``bench_interventions.py``).
+
+Each ratio is numpy time / compiled time measured in this run (the machine may be
+shared: compare ratios, not seconds).  ``--members`` scales every ensemble;
+``--only`` picks parts (``compile,single,england,capacity,packages``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+warnings.filterwarnings("ignore")
+
+PACKAGES = [
+    "upstream-mix",
+    "prevention-first",
+    "community-first",
+    "downstream-capacity",
+    "crisis-alternatives",
+    "trauma-informed",
+    "social-prescribing",
+    "suicide-crisis-support",
+]
+
+
+def timed(fn, repeat: int = 1) -> float:
+    """Smallest wall time of ``repeat`` calls (s)."""
+    return min(clocked(fn)[0] for _ in range(repeat))
+
+
+def clocked(fn) -> tuple[float, float]:
+    """Wall time and CPU time (user + system, this process and its forked workers) of one call (s)."""
+    c0, t0 = os.times(), time.perf_counter()
+    fn()
+    t1, c1 = time.perf_counter(), os.times()
+    cpu = (c1.user - c0.user) + (c1.system - c0.system)
+    cpu += (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system)
+    return t1 - t0, cpu
+
+
+def side_by_side(name: str, run, repeat: int = 2) -> None:
+    """Time ``run()`` under each backend, alternating; print wall and CPU times and their ratios.
+
+    On a shared machine the wall time depends on what else runs; the CPU time is the work done.
+    """
+    from simulator.core._jit_backend import use_backend
+
+    best: dict[str, tuple[float, float]] = {}
+    for _ in range(repeat):
+        for backend in ("compiled", "numpy"):
+            with use_backend(backend):
+                wall, cpu = clocked(run)
+            old = best.get(backend, (float("inf"), float("inf")))
+            best[backend] = (min(old[0], wall), min(old[1], cpu))
+    for backend in ("numpy", "compiled"):
+        print(f"{name}_{backend}: {best[backend][0]:.3f} s")
+        print(f"{name}_{backend}_cpu: {best[backend][1]:.3f} s")
+    print(f"{name}_speedup: {best['numpy'][0] / best['compiled'][0]:.2f} x")
+    print(f"{name}_speedup_cpu: {best['numpy'][1] / best['compiled'][1]:.2f} x")
+
+
+def _probe_loop():
+    from numba import njit
+
+    @njit(cache=True, error_model="numpy", nogil=True)
+    def probe(x, d, loss, c, of, dst, dt, n_steps):
+        s, m = x.shape
+        for _ in range(n_steps):
+            for r in range(s):
+                for j in range(m):
+                    d[r, j] = 0.0
+            for i in range(of.shape[0]):
+                o, t = of[i], dst[i]
+                for j in range(m):
+                    d[t, j] += c[i, j] * x[o, j]
+            for r in range(s):
+                for j in range(m):
+                    x[r, j] += dt * (d[r, j] - loss[r, j] * x[r, j])
+
+    return probe
+
+
+def probe_seconds(cm, arrays, members: int, grid) -> float:
+    """CPU time of the roofline probe on one thread (s).
+
+    Every moving transfer as ``d[dst] += c * x[of]`` with per-member coefficients, then
+    ``x += dt * (d - loss * x)``, in the kernel's blocks and steps; nothing recorded.
+    """
+    from simulator.core._jit_run import block_members, program_for
+    from simulator.core._nodes import Context
+
+    ctx = Context(arrays, 0.0, static={}, dt=grid.dt)
+    blocks = [b for b in cm.transfers if b.moves and b.dst is not None]
+    of = np.concatenate([b.of for b in blocks]).astype(np.int64)
+    dst = np.concatenate([b.dst for b in blocks]).astype(np.int64)
+    coef = np.concatenate(
+        [np.broadcast_to(b.coef.eval(ctx), (members, len(b.of))).T for b in blocks]
+    )  # (flows, members)
+    loss = np.zeros((cm.n_stocks, members))
+    np.add.at(loss, of, coef)
+    member = frozenset(k for k, v in arrays.items() if v.shape[0] > 1)
+    blk = block_members(program_for(cm, [], frozenset(), member, "euler"))
+    parts = []
+    for a in range(0, members, blk):
+        b = min(members, a + blk)
+        x = np.full((cm.n_stocks, b - a), 100.0)
+        parts.append(
+            (x, np.zeros_like(x), np.ascontiguousarray(loss[:, a:b]), np.ascontiguousarray(coef[:, a:b]))
+        )
+    probe = _probe_loop()
+    x, d, lo, c = parts[0]
+    probe(x.copy(), d, lo, c, of, dst, grid.dt, 2)  # compile
+    c0 = os.times()
+    for x, d, lo, c in parts:
+        probe(x, d, lo, c, of, dst, grid.dt, grid.n_steps)
+    c1 = os.times()
+    return (c1.user - c0.user) + (c1.system - c0.system)
+
+
+def bench_compile() -> None:
+    code = (
+        "import time, warnings; warnings.simplefilter('ignore')\n"
+        "from simulator import load_model, simulate\n"
+        "m = load_model('england'); simulate(m, backend='numpy')\n"
+        "t = time.perf_counter(); simulate(m, backend='compiled'); print(time.perf_counter() - t)\n"
+    )
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for label in ("first_compile", "cache_load"):
+            out = subprocess.run(
+                [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+            )
+            print(f"{label}: {float(out.stdout.split()[-1]):.2f} s")
+
+
+def bench_single() -> None:
+    from simulator import load_model, simulate
+    from simulator.core import make_record, prepare_params, run_arrays, time_grid
+
+    model = load_model("england")
+    cm = model.compiled
+    grid, _ = time_grid(model.spec.horizon, 1.0)
+    arrays, members = prepare_params(cm)
+    items, _ = make_record(cm)
+    for backend in ("compiled", "numpy"):
+        simulate(model, backend=backend)
+        sim = [timed(lambda b=backend: simulate(model, backend=b)) for _ in range(15)]  # type: ignore[misc]
+        bare = [
+            timed(lambda b=backend: run_arrays(cm, arrays, members, grid, items, workers=1, backend=b))
+            for _ in range(15)
+        ]
+        print(f"single_run_simulate_{backend}: {statistics.median(sim) * 1e3:.2f} ms")
+        print(f"single_run_integrate_{backend}: {statistics.median(bare) * 1e3:.2f} ms")
+
+
+def bench_england(members: int) -> None:
+    from bench_core import jittered_params
+
+    from simulator import load_model
+    from simulator.core import make_record, prepare_params, run_arrays, time_grid
+
+    model = load_model("england")
+    cm = model.compiled
+    grid, _ = time_grid(model.spec.horizon, 0.2)
+    arrays, n = prepare_params(cm, jittered_params(model, members))
+    items, _ = make_record(cm, {k: ["service"] for k in ("treatment", "new_referral")})
+    run_arrays(cm, arrays, min(n, 256), grid, items, backend="compiled")  # warm up
+    side_by_side(f"england_ensemble_{members}", lambda: run_arrays(cm, arrays, n, grid, items))
+    one = min(
+        clocked(lambda: run_arrays(cm, arrays, n, grid, items, workers=1, backend="compiled"))[1]
+        for _ in range(2)
+    )
+    probe = min(probe_seconds(cm, arrays, n, grid) for _ in range(2))
+    print(f"england_ensemble_{members}_compiled_1_thread_cpu: {one:.3f} s")
+    print(f"roofline_probe_1_thread_cpu: {probe:.3f} s")
+    print(f"compiled_over_probe_cpu: {one / probe:.2f} x")
+
+
+def bench_capacity(members: int) -> None:
+    from simulator.analysis import run_ensemble
+    from simulator.files import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "england-capacity.yaml")
+    run_ensemble(sc.model, sc.design, members=256, seed=1, dt=sc.dt)  # warm up
+    side_by_side(
+        f"capacity_ensemble_{members}",
+        lambda: run_ensemble(sc.model, sc.design, members=members, seed=sc.seed, dt=sc.dt),
+    )
+
+
+def bench_packages(members: int) -> None:
+    from simulator.analysis import appraise
+    from simulator.files import load_package, load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "england-evidence.yaml")
+    pkgs = [load_package(p, ROOT) for p in PACKAGES]
+    appraise(sc.model, pkgs, design=sc.design, members=64, seed=1, dt=sc.dt)  # warm up
+    side_by_side(
+        f"packages_8x{members}",
+        lambda: appraise(sc.model, pkgs, design=sc.design, members=members, seed=sc.seed, dt=sc.dt),
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--members", type=int, default=10_000)
+    ap.add_argument("--only", default="compile,single,england,capacity,packages")
+    args = ap.parse_args()
+    parts = set(args.only.split(","))
+    print(f"cores: {os.cpu_count()} count")
+    print(f"load_average: {os.getloadavg()[0]:.1f} processes")
+    if "compile" in parts:
+        bench_compile()
+    if "single" in parts:
+        bench_single()
+    if "england" in parts:
+        bench_england(args.members)
+    if "capacity" in parts:
+        bench_capacity(args.members)
+    if "packages" in parts:
+        bench_packages(args.members)
+
+
+if __name__ == "__main__":
+    main()
