@@ -73,3 +73,34 @@ def test_abc_smc_calibration_against_the_closed_form(model):
     assert abs(m - mean) < 0.15 * prec**-0.5 and abs(s * math.sqrt(prec) - 1) < 0.15
     gens = cal.diagnostics()
     assert gens["simulations"].diff().max() <= 3 * 3000  # the default budget: 3 simulations a particle
+
+
+def test_an_imported_model_on_its_own_clock_runs_only_the_fitted_days():
+    from simulator.files._calibration_spec import load_calibration
+
+    prob = load_calibration(Path(__file__).parents[1] / "calibration" / "sir.yaml").problem
+    t = prob.targets[0]
+    assert prob.times[prob._fit_len - 1] == max(
+        p.last for p, f in zip(t.periods, t.fit_mask, strict=True) if f
+    )
+    assert prob._fit_len < len(prob.times)
+    z = np.random.default_rng(1).standard_normal((20, prob.dims))
+    full, fit = prob.predict(z)[t.name], prob.predict(z, fit_only=True)[t.name]
+    assert np.allclose(full[:, t.fit_mask], fit[:, t.fit_mask], rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("kind", ["poisson", "negbin", "lognormal"])
+def test_simulated_observations_of_the_fitted_years_only(model, kind):
+    prob = problem(model)
+    prob.targets[0] = Target(
+        "arrivals", ("arrivals",), prob.targets[0].periods, OBS, Likelihood(kind, 0.1 if kind == "lognormal" else 50.0),
+        held_out=np.array([False, False, True]),
+    )  # fmt: skip
+    z = np.random.default_rng(2).standard_normal((400, 1))
+    sims = prob.simulate_observations(z, np.random.default_rng(3), fit_only=True)["arrivals"]
+    assert np.isnan(sims[:, 2]).all() and np.all(np.isfinite(sims[:, :2]))
+    full = prob.simulate_observations(z, np.random.default_rng(3))["arrivals"]
+    assert np.all(np.isfinite(full))
+    # the distance is the RMS relative error of the fitted years' simulated observations
+    d = prob.distance(z, np.random.default_rng(3))
+    assert np.allclose(d, np.sqrt(np.mean(((sims[:, :2] - OBS[:2]) / OBS[:2]) ** 2, axis=1)))

@@ -209,7 +209,7 @@ def abc_smc(
         eps = min(eps, max(_next_tolerance(dist, w, quantile), floor))
         w = np.where(dist <= eps, w, 0.0)
         w /= w.sum()
-        ess = effective_sample_size(w)
+        ess = round(effective_sample_size(w), 6)  # 1000, not 999.9999999
         if ess < RESAMPLE_SHARE * n:
             idx = systematic_resample(w, rng)
             z, dist, w = z[idx], dist[idx], np.full(n, 1.0 / n)

@@ -255,7 +255,12 @@ class CalibrationProblem:
         """
         pred = self.predict(z, fit_only)
         spreads = self.spread_values(z)
-        return {t.name: t.likelihood.sample(pred[t.name], rng, spreads.get(t.name)) for t in self.targets}
+        out = {}
+        for t in self.targets:
+            cols = t.fit_mask if fit_only else np.ones(len(t.periods), dtype=bool)
+            out[t.name] = np.full(pred[t.name].shape, np.nan)
+            out[t.name][:, cols] = t.likelihood.sample(pred[t.name][:, cols], rng, spreads.get(t.name))
+        return out
 
     def distance(self, z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """ABC distance: root mean square relative error of simulated observations over the fit periods.
@@ -307,9 +312,12 @@ class CalibrationProblem:
             np.flatnonzero(np.any(self._periods[t.name][:, t.fit_mask] != 0, axis=1)) for t in self.targets
         ]
         last = max((int(r[-1]) + 1 for r in rows if len(r)), default=len(self.times))
-        if last < len(self.times):
-            grid, _ = model_grid(self.model.spec, last, self.dt)
-            if np.allclose(grid.report_times, self.times[:last]):  # a prefix of the full run's reports
+        if last < len(self.times):  # the reports up to the last fitted time (imported models: own clock)
+            clock = self.model.spec.meta.get("clock") or {}
+            t0, every = float(clock.get("t0", 0.0)), float(clock.get("every", 1.0))
+            grid, _ = model_grid(self.model.spec, round((self.times[last - 1] - t0) / every) + 1, self.dt)
+            got = np.asarray(grid.report_times, dtype=float)
+            if got.shape == (last,) and np.allclose(got, self.times[:last]):  # a prefix of the full run's
                 self._fit_grid, self._fit_len = grid, last
 
     def _sum(self, out: dict[str, np.ndarray], t: Target, names: Sequence[str]) -> np.ndarray:
