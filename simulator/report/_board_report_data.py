@@ -182,7 +182,7 @@ def figure_table(table: pd.DataFrame, key: str, keep: tuple[str, ...] | None = N
         if len(others) < 2:
             continue
         lo, hi = others[0], others[-1]
-        digits = "{:,.1f}" if "month" in f or ("wait" in f and "waiting" not in f) else "{:,.0f}"
+        digits = "{:,.1f}" if "wait" in f and "waiting" not in f else "{:,.0f}"  # mean waits in months
         out[f] = [
             interval_text(m, a, b, digits) for m, a, b in zip(table[f"{f} median"], table[lo], table[hi])
         ]

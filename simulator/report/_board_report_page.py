@@ -55,6 +55,9 @@ figure img { width: 100%; height: auto; }
   h2, h3 { break-after: avoid; }
   figure, .card, tr { break-inside: avoid; }
   thead { display: table-header-group; }
+  table { font-size: 7.5pt; }
+  .small td, .small th { font-size: 6.5pt; }
+  td.num, th.num { white-space: normal; }
   a { color: inherit; text-decoration: none; }
 }
 """

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from simulator.report._system_map_info import dist_text
+
 __all__ = ["Source", "file_notes", "is_assumption", "provenance"]
 
 #: words that mark a source as an assumption rather than data
@@ -132,7 +134,7 @@ def _scenario_rows(scenario: Any) -> list[Source]:
         rows.append(Source("scenario", scenario.name, str(scenario.path.name), file_notes(scenario.path)))
     for g in scenario.groups:
         sel = "; ".join(f"{d}: {', '.join(v)}" for d, v in g.select.items()) or "every element"
-        detail = f"{g.parameter} ({sel}), {g.apply} by {g.distribution}, {g.mode}"
+        detail = f"{g.parameter} ({sel}), {g.apply} by {dist_text(g.distribution)}, {g.mode}"
         rows.append(Source("uncertainty", g.name, detail, g.source))
     return rows
 

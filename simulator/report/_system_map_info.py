@@ -14,7 +14,7 @@ import numpy as np
 from simulator.core._formulas import refs
 from simulator.core._spec import ModelSpec
 
-__all__ = ["MAX_ROWS", "fmt", "intervention_rows", "param_rows", "referenced_params"]
+__all__ = ["MAX_ROWS", "dist_text", "fmt", "intervention_rows", "param_rows", "referenced_params"]
 
 #: most element rows listed for one parameter on one node
 MAX_ROWS = 12
@@ -40,6 +40,25 @@ def fmt(x: float) -> str:
     if abs(x) >= 1000:
         return f"{x:,.0f}"
     return f"{x:.4g}"
+
+
+def dist_text(d: object) -> str:
+    """A distribution (or a number) in words: ``triangular: low 0.7, mode 1, high 1.3``.
+
+    Parameters
+    ----------
+    d
+        A :class:`~simulator.analysis.Distribution`, or a plain number.
+
+    Returns
+    -------
+    str
+    """
+    params = getattr(d, "params", None)
+    kind = getattr(d, "kind", None)
+    if params is None or kind is None:
+        return fmt(d) if isinstance(d, int | float) else str(d)
+    return f"{kind}: " + ", ".join(f"{k} {fmt(v)}" for k, v in params)
 
 
 def param_rows(spec: ModelSpec, names: Iterable[str], where: Mapping[str, str], month: float) -> list[Row]:
@@ -150,8 +169,8 @@ def intervention_rows(iv) -> list[Row]:
         ("tier", iv.tier, "", ""),
         ("lever", f"{iv.lever} (changes {iv.target})", "", ""),
         ("scope", scope, "", ""),
-        ("effect", f"{iv.effect_type}: {iv.effect}", "", iv.source),
-        ("coverage", str(iv.coverage), "share reached", ""),
+        ("effect", f"{iv.effect_type}, {dist_text(iv.effect)}", "", iv.source),
+        ("coverage", dist_text(iv.coverage), "share reached", ""),
         ("timing", f"starts month {fmt(iv.start)}, ramp {fmt(iv.ramp_months)} months{end}", "months", ""),
         ("cost", f"£{fmt(iv.fixed_per_month)} a month + £{fmt(iv.per_person)} a person", "pounds", ""),
     ]
