@@ -375,3 +375,16 @@ def test_equity_command_refuses_bad_outputs_before_running(tmp_path):
         res = CliRunner().invoke(main, ["equity", "england", *args, "-q"])
         assert res.exit_code == 2 and needle in res.output and "Traceback" not in res.output
     assert not list(tmp_path.iterdir())
+
+
+def test_capacity_model_leaves_out_pooled_waiting_lists(tmp_path):
+    from click.testing import CliRunner
+
+    from simulator.cli import main
+
+    path, _ = _stratified(tmp_path, "1.4, 1.2, 1.0, 0.9, 0.8")
+    path.write_text(path.read_text().replace("extends: england\n", "extends: england-capacity\n"))
+    res = CliRunner().invoke(main, ["equity", str(path), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "referrals per 100,000" in res.output and "EXPERIENCE" not in res.output
+    assert "one queue per service" in res.output

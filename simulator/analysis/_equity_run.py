@@ -95,16 +95,23 @@ def equity_outputs(model: Model, dim: str) -> tuple[OutputDef, ...]:
     Returns
     -------
     tuple of OutputDef
-        One per quantity of :data:`EQUITY_QUANTITIES` the model can give.
+        One per quantity of :data:`EQUITY_QUANTITIES` the model gives by stratum (quantities
+        pooled across strata, such as a capacity model's shared waiting lists, are left out).
     """
+    cm = model.compiled
+    recordable = set(cm.recordable)
+
+    def by_stratum(variables: Sequence[str]) -> bool:
+        # pooled quantities (one capacity queue per service for every stratum) have no stratum dimension
+        return bool(variables) and all(v in recordable and dim in cm.space_of(v).dims for v in variables)
+
     outs = {o.name: o for o in model.ensemble_outputs() if not o.ratio}
-    recordable = set(model.compiled.recordable)
     defs = [
         OutputDef(q, outs[o].variables, (dim,), outs[o].unit)
         for q, o in FROM_OUTPUTS.items()
-        if o in outs and outs[o].variables
+        if o in outs and by_stratum(outs[o].variables)
     ]
-    defs += [OutputDef(q, v, (dim,)) for q, v in FROM_RECORDED.items() if v in recordable]
+    defs += [OutputDef(q, v, (dim,)) for q, v in FROM_RECORDED.items() if by_stratum((v,))]
     return tuple(defs)
 
 
