@@ -207,7 +207,7 @@ def plot_equity_plane(appraisal, outcome: str = "referrals"):
     thousands(ax, "x")
     label = METRICS[str(eq.attrs["metric"])].label
     fig.suptitle(
-        f"Efficiency and equity: {what_averted} and the {eq.attrs['dim']} gap in {label}",
+        f"Efficiency and equity\n{what_averted} and the {eq.attrs['dim']} gap in {label}",
         fontsize=10,
     )
     return fig
