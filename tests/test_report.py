@@ -199,6 +199,21 @@ def test_stratified_model_shows_its_inequality_gaps():
     assert "g2c_pcnt by deprivation" in p.cells["assumptions"]
 
 
+def test_board_report_reuses_runs_and_writes_what_it_returns(report, tmp_path):
+    from simulator.report import board_report
+
+    out = tmp_path / "deep" / "r.html"
+    out.parent.mkdir()
+    text = board_report(
+        report.scenario, report.packages, ensemble=report.ensemble, appraisal=report.appraisal, path=out
+    )
+    assert out.read_text(encoding="utf-8") == text
+    p = Page()
+    p.feed(text)
+    assert p.cards["referrals_total"][1] == f"{report.headline[0].median:,.0f}"
+    assert [f.key for f in report.headline][:2] == ["referrals_total", "referrals_peak"]
+
+
 def test_unstratified_model_says_so(page):
     assert page.cells.get("inequalities") is None  # a note, no table
 
