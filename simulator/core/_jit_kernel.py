@@ -51,12 +51,21 @@ __all__ = ["run_block"]
 
 
 @jit
-def _exec(ops, ix, fl, u, w, t: float, tidx: int, ts, vp, vseg, want: int) -> None:
-    """Run the ops of the program whose mask meets ``want`` (1: step, 2: record)."""
+def _exec(ops, ix, fl, u, w, t: float, tidx: int, ts, vp, vseg, want: int, done) -> None:
+    """Run the ops of the program whose mask meets ``want`` (1: step, 2: record, 4: once).
+
+    An op flagged 8 (its value changes only with the time-varying parameters' segment)
+    runs once per segment: ``done`` holds the segment each op last ran for.
+    """
     m = w.shape[1]
+    seg = vseg[tidx]
     for q in range(ops.shape[0]):
         if (ops[q, 1] & want) == 0:
             continue
+        if ops[q, 1] & 8:
+            if done[q] == seg:
+                continue
+            done[q] = seg
         code, sub, out, n = ops[q, 0], ops[q, 2], ops[q, 3], ops[q, 4]
         a, sa, b, sb = ops[q, 5], ops[q, 6], ops[q, 7], ops[q, 8]
         c, sc, i0, i1, f0 = ops[q, 9], ops[q, 10], ops[q, 11], ops[q, 12], ops[q, 13]
@@ -286,7 +295,8 @@ def run_block(
     m = w.shape[1]
     x0, acc = d + s, d + 2 * s
     lo, hi, nan = np.empty(m), np.empty(m), np.empty(m)
-    _exec(ops, ix, fl, u, w, times[0, 0], 0, ts, vp, vseg, 4)
+    done = np.full(ops.shape[0], -1, dtype=np.int64)
+    _exec(ops, ix, fl, u, w, times[0, 0], 0, ts, vp, vseg, 4, done)
     for k in range(n_steps + 1):
         slot = report_slot[k]
         step = k < n_steps
@@ -297,7 +307,7 @@ def run_block(
             want |= 2
         if want == 0:
             continue
-        _exec(ops, ix, fl, u, w, times[k, 0], 3 * k, ts, vp, vseg, want)  # the derivative rows start at 0
+        _exec(ops, ix, fl, u, w, times[k, 0], 3 * k, ts, vp, vseg, want, done)  # derivative rows start at 0
         if step and method == 1:
             _losses(w, d, s, lrow)
         if slot >= 0:
@@ -322,7 +332,7 @@ def run_block(
                     w[r, j] = w[x0 + r, j] + h * w[d + r, j]
             _zero(w, d, s)
             e = 1 if stage < 2 else 2
-            _exec(ops, ix, fl, u, w, times[k, e], 3 * k + e, ts, vp, vseg, 1)
+            _exec(ops, ix, fl, u, w, times[k, e], 3 * k + e, ts, vp, vseg, 1, done)
             _losses(w, d, s, lrow)
         for r in range(s):
             for j in range(m):

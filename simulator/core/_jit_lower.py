@@ -319,11 +319,31 @@ class _Builder:
         )
         return row
 
+    def _segment_only(self) -> None:
+        """Flag (8) the ops of values that change only with the time-varying parameters' segment.
+
+        The kernel runs them once per segment (their rows keep the values), not every step.
+        """
+        for key, (ops, _) in self.deps.items():
+            if isinstance(key, Node):
+                only = not (key.time or key.state)
+            elif isinstance(key, tuple) and key[0] == "param":
+                only = True
+            elif key == ("loss",):
+                coefs = [b.coef for b in self.cm.transfers if b.moves and b.loss and not b.tally]
+                only = not any(c.time or c.state for c in coefs)
+            else:
+                only = False
+            if only:
+                for q in ops:
+                    self.ops[q][1] |= 8
+
     def program(self, record: list[tuple[str, int, int, bool]]) -> Program:
         rec, off = [], 0
         for _name, row, n, _hidden in record:
             rec.append((row, off, n))
             off += n
+        self._segment_only()
         ops = np.array([o for o in self.ops if o[1]], dtype=np.int64).reshape(-1, len(J.COLUMNS))
         return Program(
             ops=np.ascontiguousarray(ops),
