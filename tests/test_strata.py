@@ -305,3 +305,17 @@ def test_vensim_model_takes_a_strata_file(tmp_path):
     strata.write_text(STRATA_FILE.replace("death_rate", "birth_rate"))
     with pytest.raises(InputError, match="unknown parameter 'birth_rate'"):
         load_model(mdl, strata=strata)
+
+
+def test_converting_a_stratified_model_keeps_its_strata(tmp_path):
+    m = load_model("england-imd")
+    want = simulate(m)["treatment"]
+    xlsx, yaml_file = tmp_path / "imd.xlsx", tmp_path / "imd.yaml"
+    for args in (["convert", "england-imd", "-o", xlsx], ["convert", xlsx, "-o", yaml_file]):
+        r = CliRunner().invoke(main, [str(a) for a in args])
+        assert r.exit_code == 0, r.output
+    for path in (xlsx, yaml_file):
+        back = load_model(path)
+        (st,) = strata_of(back)
+        assert st == strata_of(m)[0]
+        assert _rel(simulate(back)["treatment"], want) < 1e-12

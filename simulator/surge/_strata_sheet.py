@@ -27,7 +27,7 @@ from simulator.files._strata_spec import SURGE_TARGETS, read_strata
 from simulator.files._yaml import Located
 from simulator.surge._tables import RawTable
 
-__all__ = ["STRATA_COLUMNS", "strata_sheet"]
+__all__ = ["STRATA_COLUMNS", "strata_rows", "strata_sheet"]
 
 STRATA_COLUMNS = ("stratifier", "setting", "name", "category", "value", "source")
 _SETTINGS = ("category", "ordered", "label", "population", "share", "multiplier")
@@ -143,3 +143,29 @@ def strata_sheet(table: RawTable | None, problems: Problems) -> tuple[StrataDecl
     for p in sub.items:  # lines of the synthetic tree are sheet rows
         problems.add(p.message, part="strata", row=p.line, allowed=p.allowed, severity=p.severity)
     return decls
+
+
+def strata_rows(decls) -> list[list[object]]:
+    """The ``strata`` sheet of declarations (header first), read back by :func:`strata_sheet`.
+
+    Parameters
+    ----------
+    decls
+        The declarations (population ``size`` and the surge targets are the sheet's defaults).
+
+    Returns
+    -------
+    list of list
+        Rows of ``stratifier, setting, name, category, value, source``.
+    """
+    rows: list[list[object]] = [list(STRATA_COLUMNS)]
+    for d in decls:
+        rows += [[d.name, "category", None, c, None, None] for c in d.categories]
+        rows.append([d.name, "ordered", None, None, "yes" if d.ordered else "no", None])
+        if d.label:
+            rows.append([d.name, "label", None, None, d.label, None])
+        for key, row in d.shares.items():
+            rows += [[d.name, "share", key, c, v, d.shares_source] for c, v in zip(d.categories, row)]
+        for m in d.multipliers:
+            rows += [[d.name, "multiplier", m.param, c, v, m.source] for c, v in zip(d.categories, m.values)]
+    return rows

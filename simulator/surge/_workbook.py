@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from simulator.core._problems import Problems
+from simulator.surge._strata_sheet import strata_rows
 from simulator.surge._tables import OPTIONAL_SHEETS, SHEETS, RawTable, SurgeTables, tables_to_raw
 
 __all__ = ["read_workbook", "write_workbook"]
@@ -85,5 +86,9 @@ def write_workbook(tables: SurgeTables, path: str | Path) -> None:
         ws = wb.create_sheet(name)
         ws.append(raw[name].columns)
         for row in raw[name].rows:
+            ws.append(row)
+    if tables.meta.get("strata"):  # a stratified model keeps its strata
+        ws = wb.create_sheet("strata")
+        for row in strata_rows(tables.meta["strata"]):
             ws.append(row)
     wb.save(path)

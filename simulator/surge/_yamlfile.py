@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from simulator.core._problems import Problems
+from simulator.files._strata_write import strata_mapping
 from simulator.files._yaml import Located, dump_model_yaml, flow
 from simulator.surge._tables import OPTIONAL_SHEETS, SCHEMA, SHEETS, RawTable, SurgeTables, tables_to_raw
 
@@ -157,6 +158,8 @@ def surge_yaml_data(tables: SurgeTables) -> dict:
         }
         for name in (*SHEETS, *(s for s in OPTIONAL_SHEETS if s in raw))
     }
+    if meta.get("strata"):  # a stratified model keeps its strata
+        data["strata"] = [strata_mapping(d) for d in meta["strata"]]  # type: ignore[attr-defined]
     return data
 
 
