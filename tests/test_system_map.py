@@ -22,6 +22,7 @@ from simulator.report._system_map_parts import MAX_WIDTH
 ROOT = Path(__file__).resolve().parents[1]
 TEACUP = ROOT / "tests" / "sd_test_models" / "samples" / "teacup" / "teacup.mdl"
 WAITING = ROOT / "models" / "examples" / "waiting-list.yaml"
+SIR = ROOT / "tests" / "sd_test_models" / "samples" / "SIR" / "SIR.mdl"
 CHROMIUM = Path("/usr/bin/chromium")
 BROWSER_ARGS = [
     "--no-sandbox",
@@ -140,11 +141,20 @@ def test_network_model_edges_equal_closed_form():
 
 
 def test_vensim_model_is_drawn_as_stocks_and_flows():
-    model = load_model(TEACUP)
-    m = system_map(model, 10)
-    stock_names = {n.label for n in m.nodes if n.layer.startswith("stock")}
-    assert stock_names == {s.name for s in model.spec.stocks}
-    assert len([e for e in m.edges if e.kind == "flow"]) == len([f for f in model.spec.flows if f.moves])
+    # SIR.mdl: susceptible = INTEG(-succumbing), infectious = INTEG(succumbing - recovering), recovered =
+    # INTEG(recovering): the imported net rates split back into the diagram's two flows
+    model = load_model(SIR)
+    m = system_map(model, 20)
+    assert {n.label for n in m.nodes} == {"susceptible", "infectious", "recovered"}
+    assert [(e.source, e.target, e.label) for e in m.edges] == [
+        ("stock:susceptible", "stock:infectious", "succumbing"),
+        ("stock:infectious", "stock:recovered", "recovering"),
+    ]
+    ds = simulate(model, record=["succumbing", "recovering"]).sel(time=20).isel(member=0)
+    for e in m.edges:
+        assert e.value == pytest.approx(float(ds[e.label]), rel=1e-12)
+    teacup = system_map(load_model(TEACUP), 10)
+    assert [(e.source, e.target) for e in teacup.edges] == [("stock:teacup_temperature", "cloud:leaving")]
 
 
 def test_unknown_month_and_wrong_view_are_errors(england):

@@ -48,7 +48,8 @@ main { display: flex; gap: 0.5rem; }
 #panel table { border-collapse: collapse; width: 100%; }
 #panel th, #panel td { border-bottom: 1px solid #eee; padding: 0.2rem; text-align: left;
   vertical-align: top; }
-#panel td.val { white-space: nowrap; }
+#panel td { overflow-wrap: anywhere; }
+#panel td.val { white-space: nowrap; overflow-wrap: normal; }
 #panel td.src { color: #555; font-size: 0.75rem; overflow-wrap: anywhere; }
 footer { padding: 0.4rem 1rem; color: #444; font-size: 0.85rem; border-top: 1px solid #ddd; }
 """
