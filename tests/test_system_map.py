@@ -96,6 +96,15 @@ def test_stratified_model_adds_its_strata_on_each_edge(england, england_map):
     assert "success [Q1 most deprived]" in rows and "success [Q5 least deprived]" in rows
 
 
+def test_a_run_given_is_used_and_one_missing_flows_is_replaced(england):
+    ds = simulate(england, record=["new_referral", "at_risk"])
+    doubled = ds.copy()
+    doubled["new_referral"] = ds["new_referral"] * 2
+    e = system_map(england, 12, results=doubled).edge("condition:Anxiety", "service:IAPT")
+    plain = system_map(england, 12, results=simulate(england, record=["at_risk"]))
+    assert e.value == pytest.approx(2 * plain.edge("condition:Anxiety", "service:IAPT").value, rel=1e-12)
+
+
 def test_default_month_is_the_month_of_most_referrals(england):
     ds = simulate(england, record=["new_referral"])
     peak = float(

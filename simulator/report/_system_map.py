@@ -187,8 +187,9 @@ def system_map(
     packages
         Intervention packages (:class:`~simulator.analysis.Package`) drawn where their levers act.
     results
-        A deterministic run of ``model`` (:func:`simulator.simulate`) recording the flows shown;
-        default: run it here (milliseconds for the built-in models).
+        A deterministic run of ``model`` (:func:`simulator.simulate`) recording the flows shown
+        (the mean is taken over members if it has several); without one, or if it does not record
+        them, the model is run here (milliseconds for the built-in models).
     dt
         Integration step, months, when the model is run here (default the model's own).
     view

@@ -14,7 +14,7 @@ __all__ = ["graph_date", "pick_month", "run_for_map"]
 
 
 def run_for_map(model: Model, record: Sequence[str], results: xr.Dataset | None, dt: float | None):
-    """The run the map reads: ``results`` if it holds ``record``, else a fresh deterministic run.
+    """The run the map reads: ``results`` if it records ``record``, else a fresh deterministic run.
 
     Parameters
     ----------
@@ -32,12 +32,9 @@ def run_for_map(model: Model, record: Sequence[str], results: xr.Dataset | None,
     xarray.Dataset
         Those variables, the mean over members if the run has several.
     """
-    if results is not None:
-        missing = [v for v in record if v not in results]
-        if missing:
-            raise ValueError(f"the results given do not record {', '.join(missing)}, which the map needs")
+    if results is not None and all(v in results for v in record):
         ds = results
-    else:
+    else:  # none given, or not recording what the map needs: one deterministic run (milliseconds)
         from simulator.core._run import simulate
 
         ds = simulate(model, dt=dt, record=list(record))
