@@ -8,6 +8,7 @@ results, temporary folder); the folder is removed when the session ends.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 
 from shiny import App, reactive, ui
@@ -73,6 +74,10 @@ def create_app(model: str = "england"):
     """
     from simulator.files._loading import load_model
 
+    # the server is multi-threaded (ensembles run beside the event loop): forking worker processes
+    # from it is unsafe, and two sessions' ensembles would share the forked workers' job slot,
+    # so chunks run on threads in this process (simulator.core._workers reads this at each run)
+    os.environ.setdefault("UPSTREAM_PARALLEL", "threads")
     # Shiny draws figures with the tight layout whatever they ask for, and says so each time
     warnings.filterwarnings("ignore", message=".*layout engine is not compatible with shiny.*")
 

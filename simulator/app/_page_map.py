@@ -48,7 +48,8 @@ def page():
         ui.input_numeric("s_month", "Month from the model's start (blank: the busiest)", value=None, min=0),
         ui.p(
             "Edge width: people per month along the edge at that month. Click a node for its parameters, "
-            "their values and sources."
+            "their values and sources. Packages compared on the Interventions page are drawn where their "
+            "levers act."
         ),
         width=300,
     )
