@@ -100,6 +100,6 @@ def map_command(model, month, packages, view, dt, output, quiet) -> None:
     smap.write(output)
     if not quiet:
         click.echo(
-            f"wrote {output} ({len(smap.nodes)} nodes, {len(smap.edges)} edges, month {smap.month:g})",
+            f"wrote {output} ({len(smap.nodes)} nodes, {len(smap.edges)} edges, {smap.time_word} {smap.month:g})",
             err=True,
         )

@@ -47,6 +47,9 @@ class SystemMap:
         Unit of the edge values.
     notes
         Sentences drawn under the map (what widths mean, where the numbers come from).
+    time_word
+        What the model's time is called: ``month`` (surge and network models) or ``time``
+        (imported Vensim/XMILE models, in their own time unit).
     """
 
     title: str
@@ -57,6 +60,7 @@ class SystemMap:
     layers: list[tuple[str, str]]
     edge_unit: str = "people per month"
     notes: list[str] = field(default_factory=list)
+    time_word: str = "month"
 
     def node(self, node_id: str) -> MapNode:
         """The node with this key.
@@ -212,4 +216,4 @@ def system_map(
 
         model = load_model(str(model))
     g = build_map(model, month, packages=list(packages), results=results, dt=dt, view=view)
-    return SystemMap(g.title, g.month, g.date, g.nodes, g.edges, g.layers, g.unit, g.notes)
+    return SystemMap(g.title, g.month, g.date, g.nodes, g.edges, g.layers, g.unit, g.notes, g.time_word)

@@ -118,7 +118,7 @@ def build_map(
     _add_interventions(packages, nodes, edges, chain, g.param_nodes)
     layers = [*g.layers, *([("intervention", "Interventions")] if packages else [])]
     notes = [
-        f"Edge width is proportional to the flow at month {fmt(g.month)}"
+        f"Edge width is proportional to the flow at {g.time_word} {fmt(g.month)}"
         + (f" ({g.date})" if g.date else "")
         + f"; the widest edge carries {fmt(max((e.value for e in edges), default=0))} {g.unit}.",
         *g.notes,

@@ -126,7 +126,7 @@ def map_html(m: Any, height: int = 720) -> str:
     notes = "".join(f"<p>{html.escape(t)}</p>" for t in m.notes)
     parts = {
         "@@TITLE@@": html.escape(m.title),
-        "@@WHEN@@": html.escape(f"month {m.month:g}" + (f" ({m.date})" if m.date else "")),
+        "@@WHEN@@": html.escape(f"{m.time_word} {m.month:g}" + (f" ({m.date})" if m.date else "")),
         "@@STYLE@@": STYLE.replace("HEIGHT", str(int(height))),
         "@@NOTES@@": notes,
         "@@DATA@@": _json_block(_data(m)),

@@ -77,3 +77,5 @@ class Graph:
     unit: str = "people per month"
     notes: list[str] = field(default_factory=list)
     param_nodes: dict[str, list[str]] = field(default_factory=dict)
+    #: what the model's time is called: ``month``, or ``time`` (an imported model's own unit)
+    time_word: str = "month"

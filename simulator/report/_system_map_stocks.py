@@ -108,7 +108,7 @@ def _stock_nodes(spec, at, month, ends, depth) -> tuple[list[MapNode], dict[str,
         touching = [rate for _, rate, a, b in ends if key in (a, b)]
         names = referenced_params(spec, touching)
         value = _total(at[s.name])
-        rows = [(f"{s.name} (month {fmt(month)})", fmt(value), s.unit, "this run")]
+        rows = [(f"{s.name} (at {fmt(month)})", fmt(value), s.unit, "this run")]
         if s.description:
             rows.append(("description", s.description, "", ""))
         rows += param_rows(spec, names, {}, month)
@@ -168,4 +168,5 @@ def stock_graph(model: Any, month: float | None, results: xr.Dataset | None, dt:
         unit=unit,
         notes=[f"Stocks (boxes) and flows (arrows) of {model.name}; values from one deterministic run."],
         param_nodes=param_nodes,
+        time_word="time" if "vensim_names" in spec.meta else "month",
     )

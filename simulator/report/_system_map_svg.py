@@ -155,7 +155,7 @@ def map_figure(m: Any, width: float = 11.0):
     ax.set_xlim(-0.9, ncol - 0.15)
     ax.set_ylim(rows, -2.6)
     ax.axis("off")
-    when = f"month {m.month:g}" + (f", {m.date}" if m.date else "")
+    when = f"{m.time_word} {m.month:g}" + (f", {m.date}" if m.date else "")
     ax.set_title(f"{m.title}\nedge width proportional to {m.edge_unit} ({when})", fontsize=10)
     return fig
 
