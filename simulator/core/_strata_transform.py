@@ -156,14 +156,11 @@ class _Plan:
         base = self.params | self.derived
         self.rw = Rewriter(d.name, pool, self.stocks | self.flows | base, base)
         # state auxes carrying the stratum through stratified stocks and flows (not pooled)
-        through = self.stocks | self.flows
-        through |= _closure(
-            [a for a in spec.auxes if a.name in state],
-            set(through),
-            lambda a, names: self.rw.carries(a.expr, names),
-        )
-        self.strat_state = through
-        self.rw.carriers = through | base
+        state_auxes = [a for a in spec.auxes if a.name in state]
+        seed = self.stocks | self.flows
+        self.strat_state = _closure(state_auxes, set(seed), lambda a, names: self.rw.carries(a.expr, names))
+        self.copied = self.derived
+        self.rw.carriers = self.strat_state | base
 
     def stratified(self, name: str) -> bool:
         """Whether the stock, flow or value ``name`` carries the stratum."""
@@ -258,9 +255,8 @@ def _auxes(spec: ModelSpec, d: StrataDecl, plan: _Plan) -> tuple[Aux, ...]:
             out.append(replace(a, expr=expr, space=space))
         else:
             out.append(replace(a, expr=plan.rw.rewrite(a.expr, base=True)[0]))
-        if a.name in plan.derived:
-            base = plan.params | plan.derived
-            out.append(replace(a, name=a.name + BASE_SUFFIX, expr=renamed(a.expr, base)))
+        if a.name in plan.copied:
+            out.append(replace(a, name=a.name + BASE_SUFFIX, expr=renamed(a.expr, plan.rw.base)))
     return tuple(out)
 
 
@@ -323,7 +319,7 @@ def stratify(spec: ModelSpec, d: StrataDecl) -> ModelSpec:
         raise StrataError(problems)
     plan = _Plan(spec, d)
     by_group, overall, people = _share_params(d, spec)
-    return replace(
+    out = replace(
         spec,
         dims={**spec.dims, d.name: tuple(d.categories)},
         stocks=_stocks(spec, d, plan),
@@ -333,6 +329,35 @@ def stratify(spec: ModelSpec, d: StrataDecl) -> ModelSpec:
         outputs=_outputs(spec, plan),
         meta=_meta(spec, d, people),
     )
+    unused = _without_effect(out, d)
+    if unused:
+        raise StrataError(unused)
+    return out
+
+
+def _without_effect(spec: ModelSpec, d: StrataDecl) -> list[StrataProblem]:
+    """Multipliers on parameters that only unstratified parts of the model read (they would change nothing)."""
+    used: set[str] = set()
+    todo = [r for f in spec.flows for r in refs(f.rate)] + [r for o in spec.outputs for r in refs(o.expr)]
+    todo += [r for s in spec.stocks if not isinstance(s.initial, int | float) for r in refs(s.initial)]
+    auxes = {a.name: a for a in spec.auxes}
+    while todo:
+        name = todo.pop()
+        if name not in used:
+            used.add(name)
+            if name in auxes:
+                todo.extend(refs(auxes[name].expr))
+    return [
+        StrataProblem(
+            d.name,
+            f"multipliers[{i}].parameter",
+            f"the multipliers on {m.param!r} would change nothing: only parts of the model that are not "
+            f"divided by {d.name} use it (e.g. a capacity model's shared waiting-list queue)",
+            "a parameter of the stratified stocks and flows",
+        )
+        for i, m in enumerate(d.multipliers)
+        if m.param not in used
+    ]
 
 
 def stratify_all(spec: ModelSpec, decls: Sequence[StrataDecl]) -> ModelSpec:
