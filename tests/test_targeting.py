@@ -48,13 +48,13 @@ def test_allocation_caps_at_full_coverage_and_still_sums():
     assert np.allclose(allocate(1.0, pop, np.array([5.0, 1, 1, 1])), 1.0)
 
 
-def _iv(tmp_path: Path, extra: str, name: str = "Less stress") -> Path:
+def _iv(tmp_path: Path, extra: str, name: str = "Less stress", lever: str = "conversion") -> Path:
     p = tmp_path / f"{name.replace(' ', '-')}.yaml"
     p.write_text(
         f"""upstream: intervention
 name: {name}
 tier: upstream
-lever: conversion
+lever: {lever}
 effect:
   type: relative
   distribution: {{type: triangular, low: -0.3, mode: -0.2, high: -0.1}}
@@ -89,11 +89,12 @@ def test_intervention_file_reads_allocation_and_stratum_scope(tmp_path):
         (PROPORTIONATE.replace("gradient: 2", "gradient: -1"), "gradient is -1"),
         ("allocation: {method: universal}\n", "needs at least 'by'"),
         ("scope: {service: [IAPT]}\n", "conversion scopes group, condition, not 'service'"),
+        (PROPORTIONATE + "from: [IAPT]\nto: [GP]\n", "cannot share its coverage between strata"),
     ],
 )
 def test_bad_allocation_names_field_and_line(tmp_path, text, message):
     with pytest.raises(InputError) as err:
-        load_intervention(_iv(tmp_path, text))
+        load_intervention(_iv(tmp_path, text, lever="diversion" if "from:" in text else "conversion"))
     hits = [p for p in err.value.problems if message in p.message]
     assert hits, err.value
     assert hits[0].line in (11, 12)  # the allocation or scope field, after the 10 common lines

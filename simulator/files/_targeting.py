@@ -82,6 +82,13 @@ def read_allocation(d: Mapping, line: Callable[[str], int | None], problems: Pro
             "needs at least 'by'", part="allocation", line=where, allowed="by: a stratifier of the model"
         )
         return None
+    if d.get("lever") == "diversion":
+        problems.add(
+            "a diversion moves referral weights between services; it cannot share its coverage between strata",
+            part="allocation",
+            line=where,
+            allowed="scope: {STRATIFIER: [...]} to divert within some strata only",
+        )
     for k in a:
         if k not in _KEYS:
             problems.add(f"unknown field {k!r}", part="allocation", line=where, allowed=", ".join(_KEYS))
