@@ -183,11 +183,18 @@ def test_stratified_model_shows_its_inequality_gaps():
 
     sc = load_scenario(EVIDENCE)
     sc = sc.with_(model=load_model("england-imd"), name="England by deprivation")
-    rep = build_report(sc, members=24, seed=5)
+    rep = build_report(sc, ["upstream-mix"], members=24, seed=5)
     p = Page()
     p.feed(rep.html())
     t = rep.equity.table()
     cells = p.cells["inequalities"]
+    # who gains: the package's change in the referral gap, member by member, as the appraisal gives it
+    g = rep.appraisal.equity_table().iloc[0]
+    i = cells.index("Upstream mix")
+    change = (
+        f"{g['change in SII median']:,.4g} ({g['change in SII low']:,.4g} to {g['change in SII high']:,.4g})"
+    )
+    assert cells[i + 1] == change and rep.appraisal.equity.attrs["metric"] == "referrals_per_100k"
     sii = t[t["stratum"].str.startswith("SII")].iloc[0]
     i = cells.index(sii["stratum"])
     assert cells[i - 1] == f"{sii['metric']} ({sii['unit']})"

@@ -158,10 +158,12 @@ def build_report(
             method=sc.method,
             progress=progress,
         )
-    from simulator.report._board_report_equity import report_equity
+    from simulator.report._board_report_equity import package_equity, report_equity
 
     n = int(ensemble.attrs.get("members", n))
     equity = report_equity(sc, n, int(ensemble.attrs.get("seed", seed)), progress)
+    if equity is not None and appraisal is not None:
+        appraisal = package_equity(sc, appraisal, pkgs, progress)
     created = datetime.now(timezone.utc).strftime("%d %b %Y %H:%M UTC")
     return BoardReport(sc, ensemble, appraisal, pkgs, headline_figures(ensemble), month, created, equity)
 

@@ -88,7 +88,7 @@ def render_report(report: Any) -> str:
         surge_table_section(ens),
         capacity_section(ens, fans, assumed),
         interventions_section(a, appraisal_figures(a, ens.by_service) if a is not None else []),
-        inequalities_section(equity_section(report.equity) if report.equity is not None else None),
+        inequalities_section(equity_section(report.equity, a) if report.equity is not None else None),
         map_section(svg_uri(smap.to_svg()), smap.notes),
         assumptions_section(provenance(sc.model, sc, report.packages, assumed)),
     ]
