@@ -210,17 +210,25 @@ def integrate_compiled(
     out = {n: dest[n] if n in dest else np.empty((m, len(report_steps), k)) for n, _, k, _ in prog.record}
     blk = block_members(prog)
     allow = allows_negative(cm)
+    # one workspace per block width, reused block after block (every row an op reads is written
+    # first in each block, but the derivative rows, which start at 0)
+    buffers: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for a in range(0, m, blk):
         b = min(m, a + blk)
-        w = np.zeros((prog.rows, b - a))
+        if b - a not in buffers:
+            buffers[b - a] = (
+                np.zeros((prog.rows, b - a)),
+                np.zeros((max(len(sets), 1), max(prog.vparam_width, 1), b - a)),
+                np.empty((len(report_steps), max(prog.rec_width, 1), b - a)),
+            )
+        w, vp, rec = buffers[b - a]
         w[:s] = x0[a:b].T
+        w[prog.d : prog.d + s] = 0.0
         for row, width, v in values:
             w[row : row + width] = _fill(v, width, a, b)
-        vp = np.zeros((max(len(sets), 1), max(prog.vparam_width, 1), b - a))
         for k, p in enumerate(sets):
             for name, col, width in prog.vparams:
                 vp[k, col : col + width] = _fill(p[name], width, a, b)
-        rec = np.empty((len(report_steps), max(prog.rec_width, 1), b - a))
         bad = run_block(
             prog.ops, prog.ix, prog.fl, u, w, times, slot, ts, vp, vseg, prog.rec, rec,
             s, prog.d, prog.lrow, dt, 1 if rk4 else 0, allow,
