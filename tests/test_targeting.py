@@ -9,6 +9,7 @@ a proportionate-universal intervention change each stratum's referrals by exactl
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -153,3 +154,17 @@ def test_allocation_by_a_stratifier_the_model_lacks_is_an_error(tmp_path):
     iv = load_intervention(_iv(tmp_path, PROPORTIONATE))
     with pytest.raises(ValueError, match="not stratified by"):
         simulate_package(load_model("england"), Package(iv.name, (iv,)))
+
+
+def test_people_reached_through_referrals_follow_the_allocation(tmp_path, imd):
+    from simulator.analysis._appraisal_engine import InterventionEngine
+
+    text = PROPORTIONATE + "scope: {group: [General population]}\n"
+    prop = replace(load_intervention(_iv(tmp_path, text, "P")), reach="referrals")
+    (item,) = InterventionEngine(imd, [prop]).reach_items(Package("p", (prop,)))
+    space = imd.compiled.flow_spaces[item.source]
+    (st,) = strata_of(imd)
+    rel = allocate(0.5, np.asarray(st.population), gradient_intensity(5, 2.0)) / 0.5
+    in_scope = np.asarray(space.labels("group")) == "General population"
+    want = in_scope * rel[[st.categories.index(q) for q in space.labels("deprivation")]]
+    assert np.allclose(item.matrix.weights, want, rtol=0, atol=1e-12)

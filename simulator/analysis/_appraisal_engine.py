@@ -261,7 +261,11 @@ class InterventionEngine:
                 if iv.lever == "diversion":
                     svc = np.asarray(space.labels("service"), dtype=object)
                     mask &= np.isin(svc, list(iv.divert_from))
-                matrix = aggregation_matrix(np.zeros(len(space), np.intp), 1, mask.astype(float))
+                weights = mask.astype(float)
+                if iv.allocation is not None and iv.allocation.by in space.dims:  # coverage shared by stratum
+                    w = element_weights(iv, space, strata_of(self.model))
+                    weights = weights if w is None else weights * w
+                matrix = aggregation_matrix(np.zeros(len(space), np.intp), 1, weights)
                 items.append(RecordItem(f"reach {iv.name}|{flow}", matrix, 1, source=flow))
         return items
 
