@@ -8,6 +8,8 @@ Layout (a list; one entry per stratifying dimension)::
         ordered: true
         categories: [Q1 most deprived, Q2, Q3, Q4, Q5 least deprived]
         population: size                  # people per group (surge models: size, the default)
+        targets: [pcnt, g2c_pcnt]         # parameters given the dimension (multiplier 1) so that
+                                          # interventions can act by stratum (surge default: the levers)
         shares:                           # each row sums to 1
           source: ONS mid-2019 LSOA populations by IMD 2019 quintile
           all: [0.2, 0.2, 0.2, 0.2, 0.2]  # every group not listed
