@@ -8,14 +8,16 @@ particle.  Each generation
    distances (``quantile=0.5``: half the weight survives);
 2. reweights: a particle keeps its weight if its distance is within the new
    tolerance, else gets weight 0 (the ABC indicator);
-3. resamples (systematic) when the effective sample size falls below half the
+3. resamples (systematic) when the effective sample size falls to half the
    particles;
 4. moves every living particle by random-walk Metropolis-Hastings targeting
    the ABC posterior at the new tolerance: the proposal is Gaussian with
-   ``(2.38^2 / d)`` times the particles' weighted covariance, a proposal is first
-   tested against the prior ratio (early rejection: no simulation for a proposal
-   the prior alone rejects), then simulated, and accepted only if its distance is
-   within the tolerance.  All simulated proposals of a sweep are *one* call of
+   ``(2.38^2 / d)`` times the particles' weighted covariance; a proposal is first
+   tested against the prior ratio alone (early rejection, Picchini 2014: a
+   proposal it rejects leaves the particle where it is and costs no simulation,
+   so in a sweep each particle's chain runs on to its first proposal that passes,
+   up to :data:`PRIOR_TRIES`), then simulated, and accepted only if its distance
+   is within the tolerance.  All simulated proposals of a sweep are *one* call of
    ``distance`` (one ensemble).  Sweeps repeat until ``moved_share`` of the
    particles have moved or the generation's simulation budget is spent.
 
@@ -53,7 +55,7 @@ __all__ = ["abc_smc"]
 
 #: ``z (n, d) -> distance (n,)`` between simulated and observed data
 Distance = Callable[[np.ndarray], np.ndarray]
-#: resample when the effective sample size falls below this share of the particles (Del Moral et al. 2012)
+#: resample when the effective sample size falls to this share of the particles (Del Moral et al. 2012)
 RESAMPLE_SHARE = 0.5
 #: proposals per particle and sweep tested against the prior ratio before one is simulated
 PRIOR_TRIES = 20
@@ -210,7 +212,7 @@ def abc_smc(
         w = np.where(dist <= eps, w, 0.0)
         w /= w.sum()
         ess = round(effective_sample_size(w), 6)  # 1000, not 999.9999999
-        if ess < RESAMPLE_SHARE * n:
+        if ess <= RESAMPLE_SHARE * n:
             idx = systematic_resample(w, rng)
             z, dist, w = z[idx], dist[idx], np.full(n, 1.0 / n)
         live = w > 0
