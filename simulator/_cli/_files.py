@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from simulator._cli._common import EXIT_INPUT, CLIError, handle_errors, load, print_problems, read_scenario
+from simulator.core._strata_transform import strata_of
 from simulator.surge._surge_model import SurgeModel
 
 __all__ = ["convert", "curves", "export_vensim", "validate"]
@@ -33,7 +34,10 @@ def validate(model, quiet) -> None:
     print_problems(list(problems), quiet=quiet)
     if m is None:
         sys.exit(EXIT_INPUT)
-    dims = ", ".join(f"{len(v)} {k}s" for k, v in m.spec.dims.items())
+    strata = {s.name for s in strata_of(m)}
+    dims = ", ".join(
+        f"{len(v)} {k} categories" if k in strata else f"{len(v)} {k}s" for k, v in m.spec.dims.items()
+    )
     n_stocks = m.compiled.n_stocks
     click.echo(f"OK: {m.name} ({m.kind}): {dims}; {n_stocks} stocks")
 

@@ -14,6 +14,8 @@ from simulator.core._kind import AppraisalMeasures
 from simulator.core._outputs import OutputDef
 from simulator.core._problems import Problem, Problems
 from simulator.core._spec import ModelSpec, SpecError
+from simulator.core._strata import Stratifier
+from simulator.core._strata_transform import strata_of
 
 __all__ = ["Model"]
 
@@ -53,6 +55,11 @@ class Model:
         if self._compiled is None:
             self._compiled = compile_spec(self.spec)
         return self._compiled
+
+    @property
+    def strata(self) -> tuple[Stratifier, ...]:
+        """The model's stratifying dimensions (deprivation, ethnic group, ...); empty if none."""
+        return strata_of(self.spec)
 
     # ------------------------------------------------------------------ the model-kind interface
     # (see simulator.core._kind.ModelKind; a model kind subclasses Model and overrides these)
