@@ -62,7 +62,10 @@ def _pairs(space, a: str, b: str) -> list[tuple[str, str]]:
 
 def _nodes(model, at: xr.Dataset, month: float) -> tuple[list[MapNode], dict[str, list[str]]]:
     spec = model.spec
-    curves = dict(zip(model.tables.groups["group"], model.tables.groups["curve"]))
+    tables = getattr(model, "tables", None)  # surge models keep their tables; others draw no curve
+    groups = getattr(tables, "groups", None)
+    curves = dict(zip(groups["group"], groups["curve"])) if groups is not None and "curve" in groups else {}
+    curve_source = str((getattr(tables, "sources", None) or {}).get("groups", ""))
     nodes: list[MapNode] = []
     param_nodes: dict[str, list[str]] = {}
     referred = at["new_referral"]
@@ -79,7 +82,7 @@ def _nodes(model, at: xr.Dataset, month: float) -> tuple[list[MapNode], dict[str
             var, words, unit = SHOWN[layer]
             rows = [(f"{words} (month {fmt(month)})", fmt(value), unit, f"this run: {var}")]
             if layer == "group" and label in curves:
-                rows.append(("curve", str(curves[label]), "", model.tables.sources.get("groups", "")))
+                rows.append(("curve", str(curves[label]), "", curve_source))
             rows += param_rows(spec, names, {layer: label}, month)
             nodes.append(MapNode(key, label, layer, value, tuple(rows)))
             for name in names:
