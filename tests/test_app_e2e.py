@@ -157,7 +157,10 @@ def test_run_england_and_a_curve_change_redraws_the_referral_chart(page):
     )
 
 
-def test_ensemble_of_500_members_draws_a_band(page):
+def test_ensemble_of_500_members_draws_a_band_then_the_board_report(page, tmp_path):
+    tab(page, "Downloads")
+    page.wait_for_selector("#d-report-wait")  # no report before the run
+    assert page.locator("#d_report").count() == 0
     tab(page, "Results")
     page.fill("#r_members", "500")
     page.click("#r_run")
@@ -167,6 +170,15 @@ def test_ensemble_of_500_members_draws_a_band(page):
     lo, hi = (float(x.replace(",", "")) for x in re.findall(r"between ([\d,]+) and ([\d,]+)", text)[0])
     assert 0 < lo < hi, text  # a band, not a line: members differ
     shot(page, "results-ensemble")
+    tab(page, "Downloads")
+    with page.expect_download(timeout=300_000) as dl:
+        page.click("#d_report")
+    report = tmp_path / "report.html"
+    dl.value.save_as(report)
+    html = report.read_text(encoding="utf-8")
+    assert "England (Upstream app)" in html and "500" in html
+    external = [u for u in re.findall(r'(?:src|href)="([^"]*)"', html) if not u.startswith(("#", "data:"))]
+    assert external == []
 
 
 def test_member_cap_says_so(page):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import warnings
 
 from shiny import App, reactive, ui
@@ -59,6 +60,23 @@ def app_ui():
     )
 
 
+def _warm_up(model, done: threading.Event) -> None:
+    """Run the model once and load the figure library while the first browser connects.
+
+    The first run of a process imports the integrator's pieces (and compiles them where a
+    compiler is used); done here, the first page does not wait for it.
+    """
+    try:
+        simulate(model)
+        from simulator.app._app_figures import group_figure  # matplotlib, the figures' plumbing
+
+        _ = group_figure
+    except Exception:  # a failed warm-up only loses time; the session reports real errors
+        _log.exception("warm-up run failed")
+    finally:
+        done.set()
+
+
 def create_app(model: str = "england"):
     """The Shiny app, starting every session on ``model``.
 
@@ -84,12 +102,16 @@ def create_app(model: str = "england"):
     first = builtin_model(model) if model in BUILTINS else load_model(model)
     label = f"built-in model {model}" if model in BUILTINS else f"file {model}"
 
+    warmed = threading.Event()
+    threading.Thread(target=_warm_up, args=(first, warmed), daemon=True, name="upstream-warm-up").start()
+
     def server(input, output, session):
         st = AppState(first, label)
         session.on_ended(st.files.cleanup)
 
         @reactive.calc
         def run():
+            warmed.wait(120)  # a first run beside the warm-up's would only slow both down
             return simulate(st.model())
 
         _page_model.server(input, output, session, st, run)

@@ -85,6 +85,8 @@ def service_figure(ds: xr.Dataset, service: str):
     )
     ax.set_ylabel("referrals per month")
     ax.set_title("Referrals", fontsize=10)
+    top = float((s["underlying"] + s["suppressed"] + s["surge referrals"]).max())
+    ax.set_ylim(0, 1.35 * top if top > 0 else 1)  # room for the legend above the curves
     ax.legend(fontsize=7, loc="upper right", frameon=False)
     axes[1].plot(x, s["caseload"], color=CYCLE[1])
     axes[1].set_ylabel("people in treatment (surge)")
@@ -94,7 +96,8 @@ def service_figure(ds: xr.Dataset, service: str):
     axes[2].set_title("Contacts", fontsize=10)
     for a in axes:
         thousands(a)
-        a.set_ylim(bottom=0)
+        if a is not ax:
+            a.set_ylim(bottom=0)
         if "date" in ds.coords:
             date_ticks(a)
         else:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shiny import reactive, render, ui
 
-from simulator.analysis._calibrate import Calibration, calibrate
 from simulator.app._state import AppState
+
+if TYPE_CHECKING:  # the calibration engine (scipy) is imported when a fit starts
+    from simulator.analysis._calibrate import Calibration
 
 __all__ = ["PARTICLE_CAP", "calibration_files", "fit", "page", "server"]
 
@@ -52,6 +55,7 @@ def fit(path: str, particles: int, progress=None) -> Calibration:
     -------
     Calibration
     """
+    from simulator.analysis._calibrate import calibrate
     from simulator.files._calibration_spec import load_calibration
 
     spec = load_calibration(path)

@@ -74,9 +74,14 @@ def server(input, output, session, st: AppState, run) -> None:
     def services() -> list[str]:
         return capacity_services(run())
 
+    shown: list[list[str]] = [[]]
+
     @reactive.effect
     def _fill():
         svc = services()
+        if svc == shown[0]:
+            return
+        shown[0] = svc
         with reactive.isolate():
             keep = input.c_service() if input.c_service() in svc else (svc[0] if svc else None)
         ui.update_select("c_service", choices=svc, selected=keep)

@@ -129,7 +129,7 @@ def _report(input, st: AppState) -> None:
             )
         return ui.download_button("d_report", "Board report (HTML, opens offline, prints to PDF)")
 
-    @render.download_button(filename=lambda: f"{_stem(st.model())}-report.html", media_type="text/html")  # type: ignore[arg-type]
+    @render.download_button(filename=lambda: f"{_stem(st.model())}-report.html", media_type="text/html")
     async def d_report():
         res, model = st.ensemble(), st.model()
         if res is None:  # the button is only shown after the run; a stale click gets nothing
@@ -137,8 +137,9 @@ def _report(input, st: AppState) -> None:
         appraisal = st.appraisal()
         packages = list(st.packages) if appraisal is not None else []
         path = st.files.path(f"{_stem(model)}-report.html")
+        # drawn on a worker thread: the page (and every other session) keeps answering meanwhile
         await asyncio.to_thread(write_report, model, res, appraisal, packages, path)
-        return str(path)
+        yield path.read_bytes()
 
 
 def write_report(model: Model, ensemble, appraisal, packages, path: str | Path) -> Path:

@@ -8,15 +8,17 @@ referrals averted and costs, the cost-outcome frontier and referrals averted ove
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from shiny import reactive, render, ui
 
-from simulator.analysis._appraisal import appraise
-from simulator.analysis._appraisal_result import Appraisal
 from simulator.app._state import MEMBER_CAP, AppState, cap_members, ensemble_design, library_dir
 from simulator.core._model import Model
 from simulator.core._problems import InputError
-from simulator.files._interventions import Package, load_package
+
+if TYPE_CHECKING:  # the appraisal engine is imported when a comparison starts
+    from simulator.analysis._appraisal_result import Appraisal
+    from simulator.files._interventions import Package
 
 __all__ = ["compare_packages", "library", "page", "read_package_text", "server"]
 
@@ -51,6 +53,8 @@ def read_package_text(text: str, path) -> tuple[Package | None, str]:
     tuple of (Package or None, str)
         The package, or ``None`` and every problem, one a line.
     """
+    from simulator.files._interventions import load_package
+
     path.write_text(text, encoding="utf-8")
     try:
         return load_package(path, base=library_dir().parent), ""
@@ -74,6 +78,8 @@ def compare_packages(model: Model, packages: list[Package], members: int) -> App
     -------
     Appraisal
     """
+    from simulator.analysis._appraisal import appraise
+
     design, _ = ensemble_design(model)
     return appraise(model, packages, design=design, members=members, seed=2020)
 
@@ -139,6 +145,8 @@ def server(input, output, session, st: AppState) -> None:
         if not chosen:
             cap_msg.set("choose at least one package or intervention")
             return
+        from simulator.files._interventions import load_package
+
         try:
             pkgs = [
                 own()[c[4:]] if c.startswith("own:") else load_package(library_dir() / _sub(c) / f"{c}.yaml")

@@ -122,6 +122,8 @@ def server(input, output, session, st: AppState, run) -> None:
             st.message.set(f"not changed: {err}")
             return
         if new is not m:
+            if new.tables.curves is not m.tables.curves:
+                st.curves_changed.set(st.curves_changed() + 1)
             st.model.set(new)
             st.ensemble.set(None)
             st.message.set("")
@@ -161,7 +163,8 @@ def _sync_selectors(input, st: AppState) -> None:
 
     @reactive.effect
     def _fill_lists():
-        m = st.model()
+        st.loaded()  # refilled when a model is loaded, not on every edit
+        m = surge_now(st)
         if not isinstance(m, SurgeModel):
             return
         t = m.tables
@@ -175,7 +178,8 @@ def _sync_selectors(input, st: AppState) -> None:
 
     @reactive.effect
     def _fill_group():
-        m, g = st.model(), input.m_group()
+        st.loaded(), st.curves_changed()  # a new curve joins the list and is selected
+        m, g = surge_now(st), input.m_group()
         if not isinstance(m, SurgeModel) or g not in set(m.tables.groups["group"]):
             return
         row = m.tables.groups.set_index("group").loc[g]
@@ -189,7 +193,8 @@ def _sync_selectors(input, st: AppState) -> None:
 
     @reactive.effect
     def _fill_condition():
-        m, g, c = st.model(), input.m_group(), input.m_cond()
+        st.loaded()
+        m, g, c = surge_now(st), input.m_group(), input.m_cond()
         if not isinstance(m, SurgeModel) or not c:
             return
         r = condition_rates(m, g)
@@ -204,7 +209,8 @@ def _sync_selectors(input, st: AppState) -> None:
 
     @reactive.effect
     def _fill_split():
-        m, g, c, s = st.model(), input.m_group(), input.m_cond(), input.m_split_service()
+        st.loaded()
+        m, g, c, s = surge_now(st), input.m_group(), input.m_cond(), input.m_split_service()
         if not isinstance(m, SurgeModel) or not s:
             return
         p = m.tables.c2t
@@ -214,7 +220,8 @@ def _sync_selectors(input, st: AppState) -> None:
 
     @reactive.effect
     def _fill_service():
-        m, s = st.model(), input.m_service()
+        st.loaded()
+        m, s = surge_now(st), input.m_service()
         if not isinstance(m, SurgeModel) or s not in set(m.tables.treatments["treatment"]):
             return
         row = m.tables.treatments.set_index("treatment").loc[s]
@@ -347,8 +354,9 @@ def _outputs(input, output, st: AppState, problems) -> None:
     def m_curve_plot():
         from simulator.app._app_figures import curve_figure
 
-        m = st.model()
-        if not isinstance(m, SurgeModel) or input.m_curve() not in m.tables.curves.columns:
+        st.curves_changed()  # redrawn when curves change, not on every edit
+        m = surge_now(st)
+        if m is None or input.m_curve() not in m.tables.curves.columns:
             return None
         return curve_figure(m, input.m_curve())
 

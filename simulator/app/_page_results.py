@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
 from shiny import reactive, render, ui
 
-from simulator.analysis._ensemble_result import EnsembleResult
-from simulator.analysis._ensembles import run_ensemble
 from simulator.app._app_figures import service_figure, surge_by
 from simulator.app._state import MEMBER_CAP, AppState, cap_members, ensemble_design
 from simulator.core._model import Model
 from simulator.surge._surge_model import SurgeModel
+
+if TYPE_CHECKING:  # the ensemble engine is imported when an ensemble starts
+    from simulator.analysis._ensemble_result import EnsembleResult
 
 __all__ = ["ENSEMBLE_SEED", "FAN_OUTPUTS", "band_summary", "page", "run_members", "server", "services_of"]
 
@@ -62,6 +64,8 @@ def run_members(model: Model, members: int) -> EnsembleResult:
     EnsembleResult
         Quantiles over members of referrals, caseload and contacts per service per month.
     """
+    from simulator.analysis._ensembles import run_ensemble
+
     design, note = ensemble_design(model)
     return run_ensemble(
         model, design, members=members, seed=ENSEMBLE_SEED, sampler="lhs", name=f"{model.name}: {note}"
@@ -129,7 +133,9 @@ def _deterministic(input, st: AppState, run) -> None:
 
     @reactive.effect
     def _services():
-        svc = services_of(st.model())
+        st.loaded()  # edits never change the services
+        with reactive.isolate():
+            svc = services_of(st.model())
         with reactive.isolate():
             keep = input.r_service() if input.r_service() in svc else (svc[0] if svc else None)
         ui.update_select("r_service", choices=svc, selected=keep)
@@ -205,7 +211,7 @@ def _ensemble(input, st: AppState) -> None:
             return ui.p("Run an ensemble to see the range of results (fan charts).")
         svc, out = input.r_service(), input.r_output()
         text = ""
-        if svc and isinstance(res, EnsembleResult) and f"{out}_total" in res.summary:
+        if svc and f"{out}_total" in getattr(res, "summary", {}):
             b = band_summary(res, svc, out)
             what = "peak caseload" if out == "caseload" else f"{out} over the horizon"
             text = f"{svc}: {what} between {b['p5']:,.0f} and {b['p95']:,.0f} in 90% of members (median {b['p50']:,.0f})"

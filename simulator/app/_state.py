@@ -14,13 +14,15 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from simulator.analysis._distributions import distribution_from_dict
-from simulator.analysis._uncertainty import Design, UncertaintyGroup
 from simulator.core._model import Model
 from simulator.core._problems import InputError
 from simulator.files._loading import BUILTIN_MODELS, load_model
 from simulator.surge._surge_model import SurgeModel
+
+if TYPE_CHECKING:  # the analysis layer is imported when an ensemble is designed
+    from simulator.analysis._uncertainty import Design, UncertaintyGroup
 
 __all__ = [
     "MEMBER_CAP",
@@ -115,6 +117,9 @@ def _evidence_groups() -> tuple[UncertaintyGroup, ...]:
 
 def _generic_groups(model: SurgeModel) -> list[UncertaintyGroup]:
     """Each group's condition rates scaled together by triangular(0.8, 1, 1.25) (illustrative assumption)."""
+    from simulator.analysis._distributions import distribution_from_dict
+    from simulator.analysis._uncertainty import UncertaintyGroup
+
     dist = distribution_from_dict({"type": "triangular", "low": 0.8, "mode": 1.0, "high": 1.25})
     return [
         UncertaintyGroup(
@@ -145,6 +150,8 @@ def ensemble_design(model: Model) -> tuple[Design, str]:
     tuple of (Design, str)
         The design resolved on the model, and a sentence naming its source.
     """
+    from simulator.analysis._uncertainty import Design
+
     if not isinstance(model, SurgeModel):
         return Design(model.spec, []), "no uncertainty ranges for this model kind: every member is the same"
     try:
@@ -209,11 +216,15 @@ class AppState:
         self.message: reactive.Value[str] = reactive.value("")
         self.ensemble: reactive.Value[object | None] = reactive.value(None)
         self.appraisal: reactive.Value[object | None] = reactive.value(None)
+        self.loaded: reactive.Value[int] = reactive.value(0)  # counts models loaded (not edits)
+        self.curves_changed: reactive.Value[int] = reactive.value(0)  # counts edits of the curves
         self.packages: list[object] = []  # the packages of the comparison running or shown
 
     def set_model(self, model: Model, label: str) -> None:
         """Make ``model`` the session's model; earlier ensembles and comparisons no longer apply."""
         self.model.set(model)
         self.label.set(label)
+        self.loaded.set(self.loaded.get() + 1)
+        self.curves_changed.set(self.curves_changed.get() + 1)
         self.ensemble.set(None)
         self.appraisal.set(None)
