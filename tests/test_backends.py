@@ -90,6 +90,7 @@ def test_network_models_agree(path, method):
     assert_agree(*both(model, method=method, record="all"))
 
 
+@pytest.mark.slow
 def test_every_supported_sdxorg_model_agrees():
     from simulator.vensim import import_model
 

@@ -88,6 +88,7 @@ def test_poisson_gamma_conjugate_posterior(model):
     assert abs(s / (math.sqrt(a) / b) - 1) < 0.1
 
 
+@pytest.mark.slow
 def test_agrees_with_emcee_on_two_parameters(model):
     emcee = pytest.importorskip("emcee")
     groups = [
@@ -278,6 +279,7 @@ def test_bad_posterior_file(tmp_path):
         Posterior.read(tmp_path / "missing.nc")
 
 
+@pytest.mark.slow
 def test_recovers_known_parameters_of_the_england_model():
     england = up.load_model("england")
     prior = distribution_from_dict({"type": "lognormal", "median": 1.0, "sigma": 0.4})
@@ -306,6 +308,7 @@ def test_recovers_known_parameters_of_the_england_model():
     assert (tab["shrinkage"] > 0.5).all()
 
 
+@pytest.mark.slow
 def test_simulation_based_calibration():
     """100 synthetic data sets: posterior ranks uniform (chi-square at 1%), 90% intervals cover 85-95%."""
     import subprocess
@@ -350,6 +353,7 @@ def test_scenarios_and_the_cli_draw_members_from_a_posterior(model, tmp_path):
         load_scenario(tmp_path / "bad.yaml")
 
 
+@pytest.mark.slow
 def test_same_posterior_on_a_dask_cluster(model, monkeypatch):
     pytest.importorskip("dask.distributed")
     from simulator.analysis import _calibration

@@ -228,6 +228,7 @@ def test_identical_for_any_chunking_workers_and_blocks(england, small_ensemble, 
         np.testing.assert_array_equal(r.summary[v].to_numpy(), small_ensemble.summary[v].to_numpy())
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_is_bit_identical(england, small_ensemble):
     pytest.importorskip("dask.distributed")
     from simulator.core import dask_client

@@ -30,6 +30,7 @@ def group(name, param, low, high):
     )
 
 
+@pytest.mark.slow
 def test_sensitivity_of_an_imported_model_ranks_its_constants(sir):
     from simulator.analysis import sensitivity_analysis
 

@@ -27,6 +27,7 @@ def test_the_subset_is_large_and_stands_alone():
         assert (ROOT / case).exists(), case
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES)
 def test_import_matches_canonical_output_and_pysd(case, tmp_path):
     path = ROOT / case

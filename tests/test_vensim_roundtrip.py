@@ -49,6 +49,7 @@ def exported(request, tmp_path_factory):
     return model, ds, path
 
 
+@pytest.mark.slow
 def test_pysd_runs_the_export_and_agrees_to_1e9(exported, tmp_path):
     import pysd
 
@@ -71,6 +72,7 @@ def test_pysd_runs_the_export_and_agrees_to_1e9(exported, tmp_path):
             np.testing.assert_allclose(got, ours, rtol=1e-9, atol=1e-9 * max(1.0, np.abs(ours).max()))
 
 
+@pytest.mark.slow
 def test_import_of_the_export_equals_the_original(exported):
     model, ds, path = exported
     with warnings.catch_warnings():
@@ -94,6 +96,7 @@ def test_import_of_the_export_equals_the_original(exported):
         np.testing.assert_array_equal(back.spec.param(p).values, model.spec.param(p).values)
 
 
+@pytest.mark.slow
 def test_export_is_deterministic_and_has_a_sketch(exported):
     model, _, path = exported
     text = path.read_text(encoding="utf-8")
@@ -109,6 +112,7 @@ def test_export_is_deterministic_and_has_a_sketch(exported):
     assert len(valves) == 5  # the five flows that move people (referrals are measured only)
 
 
+@pytest.mark.slow
 def test_capacity_model_exports_and_comes_back(tmp_path):
     """The capacity extension (waiting lists, wait bands, escalation) through PySD and back."""
     from simulator.files import BUILTIN_MODELS
