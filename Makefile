@@ -1,6 +1,7 @@
 # Upstream: two commands on a fresh machine.
 #   make demo   create .venv, install, run the England evidence ensemble with three intervention packages:
 #               surge table on the terminal, out/report.html (board report) and out/map.html (system map)
+#   make app    start the web app on the built-in England model (http://127.0.0.1:8050)
 #   make test   create .venv, install, run the quick tests (all but those marked slow; under 5 minutes)
 #   make test-slow / make test-all   the slow tests (PySD round trips, notebooks, big ensembles) / everything
 PYTHON ?= python3
