@@ -263,6 +263,7 @@ def run_block(
     dt: float,
     method: int,
     allow_negative: bool,
+    member_last: bool,
 ) -> int:
     """Advance one block of members through every step; ``-1`` when done, else the failing step.
 
@@ -281,10 +282,11 @@ def run_block(
         Series values by time index, time-varying parameters by segment, and the
         segment of each time index (time index ``3k + stage``).
     rec, out
-        Record rows ``(row, slot offset, n)`` and the recording ``(reports, slots, members)``.
-    s, d, lrow, dt, method, allow_negative
+        Record rows ``(row, slot offset, n)`` and the recording: ``(reports, slots, members)``
+        with ``member_last``, else ``(members, reports, slots)`` (the caller's storage order).
+    s, d, lrow, dt, method, allow_negative, member_last
         Stocks, derivative row, loss-rate row (-1: none), step (months), 0 Euler / 1 RK4,
-        whether stocks may go negative.
+        whether stocks may go negative, the order of ``out``.
 
     Returns
     -------
@@ -311,10 +313,7 @@ def run_block(
         if step and method == 1:
             _losses(w, d, s, lrow)
         if slot >= 0:
-            for r in range(rec.shape[0]):
-                for i in range(rec[r, 2]):
-                    for j in range(m):
-                        out[slot, rec[r, 1] + i, j] = w[rec[r, 0] + i, j]
+            _record(w, rec, out, slot, member_last)
         if not step:
             continue
         if method == 0:
@@ -339,6 +338,22 @@ def run_block(
                 w[r, j] = w[x0 + r, j] + (dt / 6.0) * (w[acc + r, j] + w[d + r, j])
                 w[d + r, j] = 0.0
     return -1
+
+
+@jit
+def _record(w, rec, out, slot: int, member_last: bool) -> None:
+    """Copy the recorded rows into report ``slot`` of ``out`` (see :func:`run_block`)."""
+    m = w.shape[1]
+    if member_last:
+        for r in range(rec.shape[0]):
+            for i in range(rec[r, 2]):
+                for j in range(m):
+                    out[slot, rec[r, 1] + i, j] = w[rec[r, 0] + i, j]
+        return
+    for j in range(m):
+        for r in range(rec.shape[0]):
+            for i in range(rec[r, 2]):
+                out[j, slot, rec[r, 1] + i] = w[rec[r, 0] + i, j]
 
 
 @jit

@@ -207,7 +207,15 @@ def integrate_compiled(
     else:
         sets, vseg = [], np.zeros(times.size, dtype=np.int64)
     dest = dest or {}
-    out = {n: dest[n] if n in dest else np.empty((m, len(report_steps), k)) for n, _, k, _ in prog.record}
+    n_rep = len(report_steps)
+    # record in the storage order of the caller's arrays (ensembles keep members last)
+    last = any(v.ndim == 3 and v.shape[0] > 1 and v.strides[0] == v.itemsize for v in dest.values())
+    out = {
+        n: dest[n]
+        if n in dest
+        else (np.empty((n_rep, k, m)).transpose(2, 0, 1) if last else np.empty((m, n_rep, k)))
+        for n, _, k, _ in prog.record
+    }
     blk = block_members(prog)
     allow = allows_negative(cm)
     # one workspace per block width, reused block after block (every row an op reads is written
@@ -219,7 +227,9 @@ def integrate_compiled(
             buffers[b - a] = (
                 np.zeros((prog.rows, b - a)),
                 np.zeros((max(len(sets), 1), max(prog.vparam_width, 1), b - a)),
-                np.empty((len(report_steps), max(prog.rec_width, 1), b - a)),
+                np.empty(
+                    (n_rep, max(prog.rec_width, 1), b - a) if last else (b - a, n_rep, max(prog.rec_width, 1))
+                ),
             )
         w, vp, rec = buffers[b - a]
         w[:s] = x0[a:b].T
@@ -231,10 +241,10 @@ def integrate_compiled(
                 vp[k, col : col + width] = _fill(p[name], width, a, b)
         bad = run_block(
             prog.ops, prog.ix, prog.fl, u, w, times, slot, ts, vp, vseg, prog.rec, rec,
-            s, prog.d, prog.lrow, dt, 1 if rk4 else 0, allow,
+            s, prog.d, prog.lrow, dt, 1 if rk4 else 0, allow, last,
         )  # fmt: skip
         if bad >= 0:
             return None
         for (name, _, n, _), (_, off, _) in zip(prog.record, prog.rec):
-            out[name][a:b] = rec[:, off : off + n, :].transpose(2, 0, 1)
+            out[name][a:b] = rec[:, off : off + n, :].transpose(2, 0, 1) if last else rec[:, :, off : off + n]
     return {r.name: out[r.name] for r in record if not r.hidden}
