@@ -186,7 +186,7 @@ def integrate(
     use_sink: bool = True,
     allow_matrix: bool = True,
     dest: Mapping[str, np.ndarray] | None = None,
-    backend: str | None = None,
+    backend: str | None = "numpy",
 ) -> dict[str, np.ndarray]:
     """Integrate one chunk of ensemble members.
 
@@ -221,8 +221,9 @@ def integrate(
     backend
         ``"compiled"`` (the compiled step kernel, :mod:`simulator.core._jit_run`; a
         model it cannot run, or a chunk whose state fails the guard, runs on numpy)
-        or ``"numpy"`` (the reference); ``None``: the process default
-        (:mod:`simulator.core._jit_backend`).
+        or ``"numpy"`` (the reference, the default of this low-level entry point: the
+        steppers' tests call it); ``None``: the process default
+        (:mod:`simulator.core._jit_backend`), which ``run_arrays`` and ``simulate`` use.
 
     Returns
     -------
