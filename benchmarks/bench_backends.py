@@ -55,12 +55,11 @@ def timed(fn, repeat: int = 1) -> float:
 
 def clocked(fn) -> tuple[float, float]:
     """Wall time and CPU time (user + system, this process and its forked workers) of one call (s)."""
-    c0, t0 = os.times(), time.perf_counter()
+    c0, p0, t0 = os.times(), time.process_time(), time.perf_counter()
     fn()
-    t1, c1 = time.perf_counter(), os.times()
-    cpu = (c1.user - c0.user) + (c1.system - c0.system)
-    cpu += (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system)
-    return t1 - t0, cpu
+    t1, p1, c1 = time.perf_counter(), time.process_time(), os.times()
+    children = (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system)
+    return t1 - t0, (p1 - p0) + children
 
 
 def side_by_side(name: str, run, repeat: int = 2) -> None:
