@@ -19,6 +19,7 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 
+from simulator._cli._sweeps import _fan_title
 from simulator.analysis._ensembles import run_ensemble
 from simulator.analysis._uncertainty import Design
 from simulator.cli import main
@@ -162,6 +163,14 @@ def test_api_summary_and_ensemble_agree(name):
             continue
         got = _sweep_figure(res.summary, figure, table["service"])
         np.testing.assert_allclose(got, table[col].to_numpy(), rtol=1e-9, atol=1e-6, err_msg=col)
+    # fan charts of a capacity model say which view they draw
+    titles = {fan: _fan_title(res, fan) for fan in ("starts", "surge_starts", "referrals")}
+    if name == "england":
+        assert titles == {"starts": "", "surge_starts": "", "referrals": ""}
+    else:
+        assert titles["starts"].endswith("Treatment starts, surge and pre-pandemic referrals together")
+        assert titles["surge_starts"].endswith("Treatment starts, from surge referrals")
+        assert titles["referrals"] == ""
     if name == "england-capacity":
         cap = capacity_summary(simulate(m, months=24))
         got = _sweep_figure(res.summary, "waiting_peak", cap["service"])

@@ -135,6 +135,19 @@ def write_summary(result, output: str) -> None:
             raise CLIError("ensemble results are written as .nc, .parquet or .csv")
 
 
+def _fan_title(result, fan: str) -> str:
+    """A fan chart's title that says which view of a capacity model's load it draws ("": the default)."""
+    from simulator.report._figures import title_words
+
+    s = result.summary
+    bare = fan.removeprefix("surge_")
+    if f"surge_{bare}" not in s or bare not in ("starts", "caseload", "contacts"):
+        return ""
+    name = result.attrs.get("name") or result.attrs.get("model") or ""
+    view = "from surge referrals" if fan.startswith("surge_") else "surge and pre-pandemic referrals together"
+    return f"{name + ': ' if name else ''}{title_words(bare)}, {view}"
+
+
 def _on_dask(dask_address: str | None, run: Callable[[Any], T]) -> T:
     """``run(client)`` with a dask client for ``--dask`` (``None`` without); no dask is a CLI error."""
     from simulator.core._distributed import DaskUnavailable, dask_client
@@ -227,7 +240,7 @@ def sweep(
             raise CLIError(
                 f"--fan {fan!r} is not an output of this run; outputs: {', '.join(map(str, monthly))}"
             )
-        save_figure(plot_fan(result, shown, output=fan), plot_file)
+        save_figure(plot_fan(result, shown, output=fan, title=_fan_title(result, fan)), plot_file)
     if not quiet and (output or plot_file):
         click.echo("wrote " + ", ".join(f for f in (output, plot_file) if f), err=True)
 
