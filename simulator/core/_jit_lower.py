@@ -34,10 +34,10 @@ __all__ = ["Program", "Unsupported", "lower"]
 class Program:
     """A lowered model: the kernel's op table and what fills the workspace (see the module docstring)."""
 
-    ops: np.ndarray
+    ops: np.ndarray  # the op table; ``ix``, ``fl``: the index arrays and constants it refers to
     ix: np.ndarray
     fl: np.ndarray
-    rows: int
+    rows: int  # workspace rows; ``s``, ``d``, ``lrow``: stocks, derivative and loss-rate rows
     s: int
     d: int
     lrow: int
@@ -64,27 +64,21 @@ class Program:
 class _Builder:
     def __init__(self, cm: CompiledModel, varying: frozenset[str], member: frozenset[str], rk4: bool):
         self.cm, self.varying, self.member = cm, varying, member
-        self.s = cm.n_stocks
-        self.d = self.s
+        self.s = self.d = cm.n_stocks
         self.rows = self.s * (4 if rk4 else 2)
-        #: first row of the per-stock loss rates (people leaving per person per month), or -1
-        self.lrow = -1
+        self.lrow = -1  # first row of the per-stock loss rates (per month), or -1
         self.ops: list[list[int]] = []
         self.ix: list[np.ndarray] = []
-        self.n_ix = 0
         self.fl: list[np.ndarray] = []
-        self.n_fl = 0
+        self.n_ix = self.n_fl = self.n_shared = self.n_series = self.n_vp = 0
         self.slots: dict[object, tuple[int, int]] = {}
         #: ops of each slot and the slots it reads, for marking what a phase needs
         self.deps: dict[object, tuple[list[int], list[object]]] = {}
         self.static: list[tuple[Node, int, int]] = []
         self.tables: dict[str, tuple[int, int]] = {}
         self.shared: list[tuple[Node, int, int]] = []
-        self.n_shared = 0
         self.series: list[tuple[SeriesNode, int, int]] = []
-        self.n_series = 0
         self.vparams: dict[str, tuple[int, int]] = {}
-        self.n_vp = 0
 
     # ------------------------------------------------------------------ storage
     def new(self, n: int) -> int:
