@@ -286,3 +286,34 @@ def test_other_pages_render(page):
     tab(page, "Calibration")
     page.wait_for_selector("#k_run")
     shot(page, "calibration")
+    tab(page, "Inequalities")
+    page.wait_for_selector("#q-none")  # England has no strata: the page says which models do
+    shot(page, "inequalities")
+
+
+def test_sessions_are_isolated_and_their_folders_removed(page, browser_context, server, tmp_path):
+    import uuid
+
+    other = browser_context.new_page()
+    other.goto(server)
+    other.wait_for_selector("#m-status:has-text('England')")
+    # an upload lands in this session's own temporary folder
+    name = f"mine-{uuid.uuid4().hex[:8]}.yaml"
+    from simulator.app._state import builtin_model
+    from simulator.surge._yamlfile import write_surge_yaml
+
+    write_surge_yaml(builtin_model("mersey-care").tables, tmp_path / name)
+    page.set_input_files("#m_upload", str(tmp_path / name))
+    page.wait_for_selector(f"#m-status:has-text('{name}')")
+    folders = [p for p in Path(tempfile.gettempdir()).glob("upstream-app-*") if (p / name).exists()]
+    assert len(folders) == 1
+    # the other session, open all along, still has England: nothing of this session reached it
+    other.wait_for_timeout(2000)
+    assert "England" in other.locator("#m-status").inner_text()
+    assert name not in other.locator("body").inner_text()
+    other.close()
+    page.close()
+    deadline = time.monotonic() + 60
+    while folders[0].exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not folders[0].exists()  # removed when the session ended

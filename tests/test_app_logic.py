@@ -303,3 +303,14 @@ def test_board_report_of_the_sessions_runs(tmp_path, england):
     assert "Community first" in html and "Prevention first" in html
     external = [u for u in re.findall(r'(?:src|href)="([^"]*)"', html) if not u.startswith(("#", "data:"))]
     assert external == []
+
+
+def test_inequalities_page_only_for_stratified_models(england):
+    from simulator.app._page_inequalities import equity_run, stratified
+
+    assert not stratified(england)
+    imd = builtin_model("england-imd")
+    assert stratified(imd)
+    res = equity_run(imd, 20)
+    t = res.table()
+    assert len(t) > 0 and (t["low"] <= t["high"]).all()

@@ -17,6 +17,7 @@ from shiny import App, reactive, ui
 import simulator.app._page_calibration as _page_calibration
 import simulator.app._page_capacity as _page_capacity
 import simulator.app._page_downloads as _page_downloads
+import simulator.app._page_inequalities as _page_inequalities
 import simulator.app._page_interventions as _page_interventions
 import simulator.app._page_map as _page_map
 import simulator.app._page_model as _page_model
@@ -34,6 +35,7 @@ PAGES = (
     _page_interventions,
     _page_map,
     _page_calibration,
+    _page_inequalities,
     _page_downloads,
 )
 
@@ -120,6 +122,7 @@ def create_app(model: str = "england"):
         _page_interventions.server(input, output, session, st)
         _page_map.server(input, output, session, st, run)
         _page_calibration.server(input, output, session, st)
+        _page_inequalities.server(input, output, session, st)
         _page_downloads.server(input, output, session, st, run)
 
     return App(app_ui(), server)

@@ -1,8 +1,7 @@
 """The Model page: choose a built-in model or upload one, edit its parameters, download it.
 
-Group edits (size, % at risk, curve) apply at once, as the Strategy Unit's app did;
-condition rates, splits, generated curves and service parameters apply with their
-button, and a refused edit says what is allowed.
+Group edits (size, % at risk, curve) apply at once, as in the Strategy Unit's app; the rest
+apply with their button, and a refused edit says what is allowed.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from simulator.app._edits import (
     set_condition_rate,
     set_split,
 )
-from simulator.app._state import BUILTINS, UPLOAD_LIMIT_BYTES, AppState, builtin_model
+from simulator.app._state import BUILTINS, UPLOAD_LIMIT_BYTES, AppState, builtin_model, surge_now
 from simulator.app._uploads import ALLOWED_SUFFIXES, PROBLEM_COLUMNS, read_upload
 from simulator.surge._surge_model import SurgeModel
 
@@ -227,13 +226,6 @@ def _sync_selectors(input, st: AppState) -> None:
         row = m.tables.treatments.set_index("treatment").loc[s]
         for k in SERVICE_FIELDS:
             ui.update_numeric(f"m_svc_{k}", value=float(row[k]))
-
-
-def surge_now(st: AppState) -> SurgeModel | None:
-    """The session's model if it is a surge model, read without taking a dependency on it."""
-    with reactive.isolate():
-        m = st.model()
-    return m if isinstance(m, SurgeModel) else None
 
 
 def _edit_effects(input, st: AppState, apply) -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "cap_members",
     "ensemble_design",
     "library_dir",
+    "surge_now",
 ]
 
 #: most members one ensemble or appraisal may run in the app.  Illustrative assumption: on a
@@ -228,3 +229,12 @@ class AppState:
         self.curves_changed.set(self.curves_changed.get() + 1)
         self.ensemble.set(None)
         self.appraisal.set(None)
+
+
+def surge_now(st: AppState) -> SurgeModel | None:
+    """The session's model if it is a surge model, read without taking a dependency on it."""
+    from shiny import reactive
+
+    with reactive.isolate():
+        m = st.model()
+    return m if isinstance(m, SurgeModel) else None
