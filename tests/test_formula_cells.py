@@ -60,3 +60,13 @@ def test_formula_text_in_a_number_cell_of_any_file():
     table_frame(raw, SCHEMA["groups"], problems)
     msgs = [str(p) for p in problems.errors]
     assert any("is a formula (=B2*2), not a number: type the value itself" in m for m in msgs), msgs
+
+
+def test_check_model_names_a_formula_cell(tmp_path):
+    from simulator import check_model
+
+    sheets = tiny_sheets()
+    sheets["groups"][1][sheets["groups"][0].index("size")] = "=1000*2"
+    model, problems = check_model(write_tiny(tmp_path / "f.xlsx", sheets))
+    assert model is None
+    assert any("is a formula (=1000*2), not a number" in str(p) for p in problems.errors)

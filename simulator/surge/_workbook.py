@@ -7,6 +7,7 @@ from pathlib import Path
 from simulator.core._problems import Problems
 from simulator.surge._strata_sheet import strata_rows
 from simulator.surge._tables import OPTIONAL_SHEETS, SHEETS, RawTable, SurgeTables, tables_to_raw
+from simulator.surge._workbook_formulas import mark_formulas
 
 __all__ = ["read_workbook", "write_workbook"]
 
@@ -64,6 +65,8 @@ def read_workbook(path: str | Path, problems: Problems) -> dict[str, RawTable]:
             out[key] = RawTable(key, [str(h) if h is not None else "" for h in header], rows, numbers)
     finally:
         wb.close()
+    # formula cells with no saved value read as blank: name them as formulas (issue 12)
+    mark_formulas(path, out)
     return out
 
 
