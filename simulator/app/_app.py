@@ -41,6 +41,15 @@ PAGES = (
 
 _log = logging.getLogger(__name__)
 
+#: sliders send their value 80 ms after the last move instead of Shiny's 250 ms (a deterministic
+#: rerun takes about a tenth of a second, so the chart can follow the hand); set before Shiny binds
+_SLIDER_RATE = """
+(function () {
+  var b = window.Shiny && Shiny.inputBindings && Shiny.inputBindings.bindingNames["shiny.sliderInput"];
+  if (b) { b.binding.getRatePolicy = function () { return {policy: "debounce", delay: 80}; }; }
+})();
+"""
+
 _STYLE = """
 .navbar-brand { font-weight: 600; }
 .card { margin-bottom: 0.75rem; }
@@ -53,7 +62,7 @@ def app_ui():
         *(p.page() for p in PAGES),
         title="Upstream",
         id="nav",
-        header=ui.tags.style(_STYLE),
+        header=ui.TagList(ui.tags.style(_STYLE), ui.tags.script(_SLIDER_RATE)),
         footer=ui.div(
             "Upstream: post-Covid mental health demand. Built-in models from the Strategy Unit's surge model "
             "(MIT licence); every range is sourced or labelled an illustrative assumption.",
