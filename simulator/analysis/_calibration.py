@@ -321,7 +321,11 @@ class CalibrationProblem:
                 self._fit_grid, self._fit_len = grid, last
 
     def _sum(self, out: dict[str, np.ndarray], t: Target, names: Sequence[str]) -> np.ndarray:
-        return sum(out[v] @ self._weights[t.name, v] for v in names)  # (n, T)
+        total = 0.0
+        for v in names:  # (n, T, k) @ (k,) as one (n T, k) product: numpy loops a 3-d matmul per member
+            a = out[v]
+            total = total + (a.reshape(-1, a.shape[-1]) @ self._weights[t.name, v]).reshape(a.shape[:-1])
+        return np.asarray(total)  # (n, T)
 
     def _aggregate(self, t: Target, out: dict[str, np.ndarray], level=None, growth=None, fit_only=False):
         n = next(iter(out.values())).shape[0]
