@@ -314,3 +314,22 @@ def test_inequalities_page_only_for_stratified_models(england):
     res = equity_run(imd, 20)
     t = res.table()
     assert len(t) > 0 and (t["low"] <= t["high"]).all()
+
+
+def test_edited_model_downloads_read_back_with_the_edit(tmp_path, england):
+    from simulator.files._loading import load_model
+    from simulator.surge._workbook import write_workbook
+    from simulator.surge._yamlfile import write_surge_yaml
+
+    g = "Children & young people"
+    edited = define_curve(
+        edit_group(england, g, pcnt=12.5), "CYP: plateau", curve_definition("plateau", {}), g
+    )
+    write_workbook(edited.tables, tmp_path / "m.xlsx")
+    write_surge_yaml(edited.tables, tmp_path / "m.yaml")
+    want = float(simulate(edited)["new_referral"].sel(group=g).sum())
+    for f in ("m.xlsx", "m.yaml"):
+        back = load_model(tmp_path / f)
+        row = back.tables.groups.set_index("group").loc[g]
+        assert (row["pcnt"], row["curve"]) == (12.5, "CYP: plateau")
+        assert float(simulate(back)["new_referral"].sel(group=g).sum()) == pytest.approx(want, rel=1e-9)
