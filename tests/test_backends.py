@@ -72,7 +72,7 @@ def test_surge_models_agree(name, dt, method):
     assert_agree(*both(model, dt=dt, method=method, record="all"))
 
 
-@pytest.mark.parametrize("dt", [0.25, 1 / 12])
+@pytest.mark.parametrize("dt", [0.25])
 def test_capacity_model_agrees(dt):
     model = quiet_load(str(REPO / "models" / "england-capacity.yaml"))
     assert fallback_reason(model.compiled) is None
