@@ -16,6 +16,7 @@ from typing import Any
 import click
 import xarray as xr
 
+from simulator._cli._strata_option import STRATA_KEY, strata_option
 from simulator.core._budget import Estimate, parse_memory
 from simulator.core._model import Model
 from simulator.core._problems import InputError, Problem
@@ -36,6 +37,7 @@ __all__ = [
     "resource_options",
     "run_options",
     "simulate_model",
+    "strata_option",
 ]
 
 EXIT_INPUT = 2
@@ -224,7 +226,9 @@ def load(model: str | None, quiet: bool, fallback: str | None = None) -> Model:
     Model
         The loaded model.
     """
-    m = load_model(model, fallback=fallback)
+    ctx = click.get_current_context(silent=True)
+    strata = ctx.meta.get(STRATA_KEY) if ctx is not None else None  # ``--strata FILE`` (run_options)
+    m = load_model(model, fallback=fallback, strata=strata)
     if not quiet:
         for w in m.warnings:
             click.echo(f"warning: {w}", err=True)
@@ -279,7 +283,7 @@ def run_options(fn: Callable) -> Callable:
     -------
     Callable
         It, taking MODEL, ``--curve``, ``--dt`` (months), ``--months``, ``--method``, ``--quiet``,
-        ``--verbose`` and ``--max-memory`` (:func:`resource_options`).
+        ``--strata`` (kept for :func:`load`), ``--verbose`` and ``--max-memory`` (:func:`resource_options`).
     """
     opts = [
         click.argument("model", required=False),
@@ -299,6 +303,7 @@ def run_options(fn: Callable) -> Callable:
         ),
         click.option("--method", type=click.Choice(["euler", "rk4"]), default="euler", show_default=True),
         click.option("--quiet", "-q", is_flag=True, help="No progress or warnings."),
+        strata_option,
     ]
     for o in reversed(opts):
         fn = o(fn)

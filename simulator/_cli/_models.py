@@ -9,6 +9,7 @@ import xarray as xr
 
 from simulator._cli._common import CLIError, assumed_note, handle_errors, run_options, simulate_model
 from simulator.core._model import Model
+from simulator.core._strata_transform import strata_of
 from simulator.surge._surge_model import SurgeModel
 
 __all__ = ["final_values", "header", "plot", "run", "summary"]
@@ -32,6 +33,7 @@ __all__ = ["final_values", "header", "plot", "run", "summary"]
 def run(model, curve, dt, months, method, quiet, verbose, max_memory, output, fmt, fallback) -> None:
     """Run MODEL and write its results (or print the surge table, or final values)."""
     from simulator.files._writers import format_from_suffix, write_results
+    from simulator.surge._strata_summary import stratum_summary
     from simulator.surge._summary import format_summary, surge_summary
     from simulator.surge._waiting import capacity_summary, format_capacity_summary, has_capacity
 
@@ -47,6 +49,8 @@ def run(model, curve, dt, months, method, quiet, verbose, max_memory, output, fm
         extra = None
         if fmt == "xlsx" and isinstance(m, SurgeModel):
             extra = {"summary": surge_summary(ds)}
+            for st in strata_of(m):  # stratified: referrals and starts per stratum (every service)
+                extra[f"by {st.name}"] = stratum_summary(ds, [st])
             if has_capacity(ds):
                 extra["capacity"] = capacity_summary(ds)
         write_results(ds, output, fmt, extra_sheets=extra)
@@ -120,20 +124,28 @@ def header(m: Model, ds: xr.Dataset) -> str:
 @click.command()
 @run_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also write the table as CSV.")
+@click.option(
+    "--by", "by", help="Stratified models: the stratifier of the table by stratum (default the first)."
+)
 @handle_errors
-def summary(model, curve, dt, months, method, quiet, verbose, max_memory, output) -> None:
+def summary(model, curve, dt, months, method, quiet, verbose, max_memory, output, by) -> None:
     """Print the surge table per service for MODEL (and its waiting lists, if it has capacity).
 
     With -o, the surge table is written as CSV; for a capacity model the
-    waiting-list table goes beside it (FILE-capacity.csv).
+    waiting-list table goes beside it (FILE-capacity.csv); for a stratified
+    model the table by stratum (FILE-by-STRATIFIER.csv, every service) and its
+    gap (FILE-STRATIFIER-gap.csv).
     """
-    from simulator.files._writers import atomic_path
     from simulator.surge._summary import format_summary, surge_summary
     from simulator.surge._waiting import capacity_summary, format_capacity_summary, has_capacity
 
     m, ds = simulate_model(model, curve, dt, months, method, quiet, verbose=verbose, max_memory=max_memory)
     if not isinstance(m, SurgeModel):
         raise CLIError(f"{m.name} is not a surge model; summary needs services and referrals")
+    if by is not None:  # a bad --by is an error before any table
+        from simulator.surge._strata_summary import choose
+
+        choose(strata_of(m), by)
     table = surge_summary(ds)
     click.echo(header(m, ds))
     click.echo(format_summary(table))
@@ -149,6 +161,7 @@ def summary(model, curve, dt, months, method, quiet, verbose, max_memory, output
             ),
             err=True,
         )
+    strata = _by_stratum(m, ds, by, quiet)
     cap = capacity_summary(ds) if has_capacity(ds) else None
     if cap is not None:
         click.echo("\nWaiting lists (surge and pre-pandemic referrals together):")
@@ -164,11 +177,60 @@ def summary(model, curve, dt, months, method, quiet, verbose, max_memory, output
         out = Path(output)
         cap_file = out.with_name(f"{out.stem}-capacity{out.suffix or '.csv'}")
         # both files or neither: the table is renamed into place only once the capacity table is
-        with atomic_path(output) as tmp:
-            table.to_csv(tmp, index=False)
-            if cap is not None:
-                with atomic_path(cap_file) as tmp_cap:
-                    cap.to_csv(tmp_cap, index=False)
+        extra = {cap_file: cap} if cap is not None else {}
+        if strata is not None:
+            dim = str(strata[1].attrs["dim"])
+            extra[out.with_name(f"{out.stem}-by-{dim}{out.suffix or '.csv'}")] = strata[0]
+            extra[out.with_name(f"{out.stem}-{dim}-gap{out.suffix or '.csv'}")] = strata[1]
+        _write_tables([(out, table), *extra.items()])
+        if not quiet and strata is not None:
+            click.echo("wrote " + ", ".join(map(str, [out, *extra])), err=True)
+
+
+def _write_tables(files: list) -> None:
+    """Write every (file, table) as CSV: all of them or none (the first is renamed into place last)."""
+    from simulator.files._writers import atomic_path
+
+    if not files:
+        return
+    (path, table), rest = files[0], files[1:]
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+        _write_tables(rest)
+
+
+def _by_stratum(m, ds: xr.Dataset, by: str | None, quiet: bool):
+    """Print the table by stratum and its gap (stratified models): (table, gap), or ``None``."""
+    from simulator.surge._strata_summary import (
+        choose,
+        format_stratum_gap,
+        format_stratum_summary,
+        stratum_gap,
+        stratum_summary,
+    )
+
+    strata = strata_of(m)
+    if not strata and by is None:
+        return None
+    st = choose(strata, by)
+    table, gap = stratum_summary(ds, [st]), stratum_gap(ds, [st])
+    click.echo(
+        f"\nBy {st.name} (all services; people over the horizon, and per 100,000 people of the stratum):"
+    )
+    click.echo(format_stratum_summary(table, st.name))
+    click.echo(format_stratum_gap(gap))
+    if not quiet:
+        click.echo(
+            f"{st.name}: {st.label or st.name}. "
+            + (
+                "SII: fitted rate in the most advantaged minus the most disadvantaged stratum (PHE's method); "
+                "below 0: higher among the disadvantaged. RII: their ratio."
+                if st.ordered
+                else "Gaps to the most populous stratum."
+            ),
+            err=True,
+        )
+    return table, gap
 
 
 @click.command()

@@ -159,6 +159,45 @@ def _on_dask(dask_address: str | None, run: Callable[[Any], T]) -> T:
         raise CLIError(str(err)) from None
 
 
+def _stratifier(model, by: str | None):
+    """A stratified model's stratifier named ``by`` (default its first); ``None`` for other models."""
+    from simulator.core._strata_transform import strata_of
+    from simulator.surge._strata_summary import choose
+
+    strata = strata_of(model)
+    return choose(strata, by) if strata or by is not None else None
+
+
+def _stratum_outputs(model, st) -> tuple:
+    """The outputs by stratum of a sweep of a stratified model (referrals and starts)."""
+    from simulator.analysis._ensemble_strata import stratum_outputs
+
+    out = stratum_outputs(model, st)
+    if not out:
+        raise CLIError(f"{model.name} gives no referrals or starts by {st.name}")
+    return out
+
+
+def _by_stratum(result, by_stratum, st) -> None:
+    """Add the figures by stratum and their gap to the ensemble's summary (and members), and print them."""
+    import xarray as xr
+
+    from simulator.analysis._ensemble_strata import format_stratum_figures, stratum_figures
+
+    qs = result.quantile_names()
+    stats = list(result.summary["stat"].to_numpy())
+    extra = xr.merge([by_stratum.summary, stratum_figures(by_stratum.members, st, stats)])
+    result.summary = result.summary.merge(extra, compat="override", combine_attrs="override")
+    result.summary.attrs["strata"] = st.name  # the stratum dimension of the tidy table
+    if result.members is not None:
+        kept = [v for v in by_stratum.members.data_vars if str(v).endswith(f"_by_{st.name}")]
+        result.members = result.members.merge(by_stratum.members[kept], combine_attrs="override")
+    click.echo(
+        f"\nBy {st.name} (all services; people over the horizon, and per 100,000 people of the stratum):"
+    )
+    click.echo(format_stratum_figures(result.summary, st.name, qs[0], qs[-1]))
+
+
 def _clip_notes(attrs: dict, quiet: bool) -> None:
     for k, v in attrs.items():
         if (k.startswith("clipped") or k.startswith("rescaled")) and not quiet:
@@ -186,6 +225,9 @@ def _clip_notes(attrs: dict, quiet: bool) -> None:
     "then count pre-pandemic referrals too), waiting, mean_wait, share_over_18_weeks, escalations, "
     "dropouts, unmet_need, utilisation.",
 )
+@click.option(
+    "--by", "by", help="Stratified models: the stratifier of the table by stratum (default the first)."
+)
 @handle_errors
 def sweep(
     scenario,
@@ -201,12 +243,14 @@ def sweep(
     plot_file,
     services,
     fan,
+    by,
 ) -> None:
-    """Run a SCENARIO ensemble: median and 90% interval per service."""
+    """Run a SCENARIO ensemble: median and 90% interval per service (and by stratum, if stratified)."""
     from simulator.analysis._ensembles import scenario_ensemble
 
     sc = read_scenario(scenario, _no_sampler(posterior, sampler), quiet)
     check_ensembles([sc], members, verbose, max_memory)
+    st = _stratifier(sc.model, by)
     result = _on_dask(
         dask_address,
         lambda client: scenario_ensemble(
@@ -219,12 +263,30 @@ def sweep(
             max_memory=max_memory,
         ),
     )
+    if st is not None:  # the same members again, reduced by stratum (an output reduces a variable one way)
+        by_stratum = _on_dask(
+            dask_address,
+            lambda client: scenario_ensemble(
+                sc,
+                members=members,
+                seed=seed,
+                sampler=sampler,
+                dask_client=client,
+                progress=not quiet,
+                max_memory=max_memory,
+                outputs=_stratum_outputs(sc.model, st),
+                keep_members=True,
+                name=f"{sc.name}, by {st.name}",
+            ),
+        )
     shown = list(services) or sc.services or None
     click.echo(
         f"{sc.name}: {result.attrs['members']:,} members, seed {result.attrs['seed']}, "
         f"{result.attrs['sampler']} sampler, quantiles {result.attrs['quantiles']}"
     )
     click.echo(result.format_table(shown, top=None if shown else 15))
+    if st is not None:
+        _by_stratum(result, by_stratum, st)
     _clip_notes(result.attrs, quiet)
     assumed_note(result.summary, quiet)
     if output:

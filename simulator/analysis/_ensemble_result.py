@@ -205,7 +205,7 @@ class EnsembleResult:
             ds.to_netcdf(tmp, engine="h5netcdf")
 
     def tidy(self) -> pd.DataFrame:
-        """Long table of the summary: ``stat, time, service, variable, value``.
+        """Long table of the summary: ``variable, stat, time, service``, the stratum (if any), ``value``.
 
         Returns
         -------
@@ -217,7 +217,9 @@ class EnsembleResult:
             df.insert(0, "variable", v)
             frames.append(df)
         out = pd.concat(frames, ignore_index=True)
-        cols = ["variable", "stat", *[c for c in ("time", "service") if c in out], "value"]
+        # a stratified sweep's stratum dimension (``strata`` attribute, e.g. ``deprivation``) after time and service
+        dims = [d for d in str(self.summary.attrs.get("strata", "")).split(",") if d in self.summary.dims]
+        cols = ["variable", "stat", *[c for c in ("time", "service", *dims) if c in out], "value"]
         return out[[c for c in cols if c in out]]
 
 
