@@ -317,3 +317,16 @@ def test_sessions_are_isolated_and_their_folders_removed(page, browser_context, 
     while folders[0].exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not folders[0].exists()  # removed when the session ended
+
+
+def test_upload_above_the_limit_is_refused_before_it_is_sent(page, tmp_path):
+    from simulator.app._state import UPLOAD_LIMIT_BYTES
+
+    big = tmp_path / "huge.xlsx"
+    with big.open("wb") as f:
+        f.truncate(UPLOAD_LIMIT_BYTES + 1024**2)
+    page.set_input_files("#m_upload", str(big))
+    page.wait_for_selector('#m-message:has-text("above the app\'s limit")')
+    assert "England" in page.locator("#m-status").inner_text()
+    assert not [p for p in Path(tempfile.gettempdir()).glob("upstream-app-*") if (p / "huge.xlsx").exists()]
+    shot(page, "model-upload-too-big")

@@ -333,3 +333,11 @@ def test_edited_model_downloads_read_back_with_the_edit(tmp_path, england):
         row = back.tables.groups.set_index("group").loc[g]
         assert (row["pcnt"], row["curve"]) == (12.5, "CYP: plateau")
         assert float(simulate(back)["new_referral"].sel(group=g).sum()) == pytest.approx(want, rel=1e-9)
+
+
+def test_upload_size_is_refused_when_announced():
+    from simulator.app._uploads import size_refusal
+
+    assert size_refusal([1000, UPLOAD_LIMIT_BYTES]) is None
+    msg = size_refusal([UPLOAD_LIMIT_BYTES + 1024**2])
+    assert msg is not None and "21.0 MB" in msg and "20 MB" in msg

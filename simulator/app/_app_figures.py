@@ -165,7 +165,7 @@ def group_figure(ds: xr.Dataset, group: str):
         date_ticks(ax)
     else:
         ax.set_xlabel(xlabel)
-    ax.set_title(f"Surge referrals from {group}: {float(y.sum()):,.0f} over the horizon", fontsize=10)
+    ax.set_title(f"Surge referrals from {group}\n{float(y.sum()):,.0f} over the horizon", fontsize=9)
     return fig
 
 

@@ -23,7 +23,7 @@ from simulator.app._edits import (
     set_split,
 )
 from simulator.app._state import BUILTINS, UPLOAD_LIMIT_BYTES, AppState, builtin_model, surge_now
-from simulator.app._uploads import ALLOWED_SUFFIXES, PROBLEM_COLUMNS, read_upload
+from simulator.app._uploads import ALLOWED_SUFFIXES, PROBLEM_COLUMNS, guard_upload_size, read_upload
 from simulator.surge._surge_model import SurgeModel
 
 __all__ = ["page", "server"]
@@ -126,6 +126,8 @@ def server(input, output, session, st: AppState, run) -> None:
             st.model.set(new)
             st.ensemble.set(None)
             st.message.set("")
+
+    guard_upload_size(session, st.message.set)
 
     @reactive.effect
     @reactive.event(input.m_load)

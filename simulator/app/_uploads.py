@@ -20,7 +20,15 @@ from simulator.core._problems import InputError, Problem
 from simulator.core._spec import SpecError
 from simulator.files._loading import check_model
 
-__all__ = ["ALLOWED_SUFFIXES", "PROBLEM_COLUMNS", "Upload", "problem_table", "read_upload"]
+__all__ = [
+    "ALLOWED_SUFFIXES",
+    "PROBLEM_COLUMNS",
+    "Upload",
+    "guard_upload_size",
+    "problem_table",
+    "read_upload",
+    "size_refusal",
+]
 
 ALLOWED_SUFFIXES = (".xlsx", ".xlsm", ".yaml", ".yml", ".mdl", ".xmile")
 PROBLEM_COLUMNS = ["severity", "sheet", "row", "column", "what is wrong", "what is allowed"]
@@ -124,3 +132,54 @@ def read_upload(name: str, size: int, temp_path: str | Path, files: SessionFiles
             _one(f"the file could not be read ({type(err).__name__}: {err})", "a valid model file"),
         )
     return Upload(name, model, problem_table(list(problems)))
+
+
+def size_refusal(sizes: list[int]) -> str | None:
+    """Why a set of files is refused before any byte is sent, or ``None`` if they may be sent.
+
+    Parameters
+    ----------
+    sizes
+        The files' sizes, bytes, as the browser announces them.
+
+    Returns
+    -------
+    str or None
+    """
+    big = max(sizes, default=0)
+    if big <= UPLOAD_LIMIT_BYTES:
+        return None
+    limit = UPLOAD_LIMIT_BYTES / 1024**2
+    return f"the file is {big / 1024**2:.1f} MB, above the app's limit of {limit:.0f} MB: not uploaded"
+
+
+def guard_upload_size(session, refused) -> None:
+    """Refuse files above the limit when the browser announces them, before they are sent.
+
+    Shiny's upload starts with an ``uploadInit`` message listing each file's name and size;
+    this wraps its handler so a file above :data:`UPLOAD_LIMIT_BYTES` is never received (the
+    browser shows the message under the file input, and ``refused(message)`` is called).
+    Without that handler (another Shiny version) the check after the upload still applies.
+
+    Parameters
+    ----------
+    session
+        The Shiny session.
+    refused
+        Called with the message when files are refused.
+    """
+    from shiny.types import SafeException
+
+    handlers = getattr(session, "_message_handlers", None)
+    if not isinstance(handlers, dict) or "uploadInit" not in handlers:
+        return
+    original = handlers["uploadInit"][0]
+
+    async def upload_init(file_infos):
+        msg = size_refusal([int(fi.get("size") or 0) for fi in file_infos])
+        if msg is not None:
+            refused(msg)
+            raise SafeException(msg)
+        return await original(file_infos)
+
+    session.set_message_handler("uploadInit", upload_init)
