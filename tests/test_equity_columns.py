@@ -20,9 +20,11 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 
+from simulator.analysis._ensemble_strata import stratum_figures
 from simulator.analysis._equity import slope_index
 from simulator.cli import main
 from simulator.core._run import simulate
+from simulator.core._strata import Stratifier
 from simulator.core._strata_transform import strata_of
 from simulator.files._loading import builtin_path, load_model
 from simulator.surge._strata_summary import ALL_SERVICES, stratum_gap, stratum_summary
@@ -205,3 +207,57 @@ def test_sweep_exports_carry_the_stratum_and_its_gap(tmp_path):
     table = pd.read_csv(csv)
     rows = table[table["variable"] == "referrals_per_100k_by_deprivation"]
     assert set(rows["deprivation"]) == set(d["deprivation"].to_numpy())
+
+
+def _members(values: np.ndarray, dim: str, cats: list[str]) -> xr.Dataset:
+    """Members' referrals by stratum: ``values`` per (member, stratum), spread evenly over 4 months."""
+    monthly = np.repeat(values[:, None, :] / 4, 4, axis=1)  # (member, time, stratum)
+    da = xr.DataArray(monthly, dims=("member", "time", dim), coords={"time": np.arange(4.0), dim: cats})
+    return xr.Dataset({f"referrals_by_{dim}": da})
+
+
+def test_ensemble_gap_of_two_equal_strata_is_the_closed_form():
+    # two strata of 1,000 people each: ranks 1/4 and 3/4, so SII = 2 x (rate 2 - rate 1) per member,
+    # intercept = rate 1 - SII / 4 and RII = (intercept + SII) / intercept
+    st = Stratifier("deprivation", ("most", "least"), True, (1000.0, 1000.0))
+    counts = np.array([[30.0, 10.0], [40.0, 20.0], [50.0, 10.0]])  # referrals per member and stratum
+    figs = stratum_figures(_members(counts, "deprivation", ["most", "least"]), st, ["mean", "sd", "p50"])
+    rate = counts / 1000 * 1e5
+    sii = 2 * (rate[:, 1] - rate[:, 0])
+    intercept = rate[:, 0] - sii / 4
+    assert float(figs["referrals_per_100k_sii"].sel(stat="mean")) == pytest.approx(sii.mean())
+    assert float(figs["referrals_per_100k_sii"].sel(stat="p50")) == pytest.approx(np.median(sii))
+    assert float(figs["referrals_per_100k_sii"].sel(stat="sd")) == pytest.approx(sii.std(ddof=1))
+    rii = (intercept + sii) / intercept
+    assert float(figs["referrals_per_100k_rii"].sel(stat="p50")) == pytest.approx(np.median(rii))
+    np.testing.assert_allclose(
+        figs["referrals_per_100k_by_deprivation"].sel(stat="mean"), rate.mean(axis=0), rtol=1e-12
+    )
+
+
+def test_ensemble_gaps_of_unordered_strata_are_ratios_to_the_most_populous():
+    st = Stratifier("ethnicity", ("A", "B", "C"), False, (100.0, 300.0, 50.0))
+    counts = np.array([[2.0, 3.0, 2.0], [1.0, 6.0, 1.0]])
+    figs = stratum_figures(_members(counts, "ethnicity", ["A", "B", "C"]), st, ["mean", "p50"])
+    rate = counts / np.array([100.0, 300.0, 50.0]) * 1e5
+    assert figs.attrs["reference"] == "B"
+    np.testing.assert_allclose(
+        figs["referrals_per_100k_ratio"].sel(stat="mean"), (rate / rate[:, [1]]).mean(axis=0), rtol=1e-12
+    )
+    span = rate.max(axis=1) - rate.min(axis=1)
+    assert float(figs["referrals_per_100k_range"].sel(stat="mean")) == pytest.approx(span.mean())
+    assert "referrals_per_100k_sii" not in figs
+
+
+def test_unordered_summary_prints_ratios_to_the_most_populous():
+    m = load_model("england-ethnicity")
+    ds = simulate(m, months=6)
+    (st,) = strata_of(m)
+    gap = stratum_gap(ds, [st]).set_index(["metric", "measure"])["value"]
+    counts = ds["new_referral"].isel(member=0).sum(["time", "group", "condition", "service"])
+    rate = counts.to_numpy() / np.asarray(st.population) * 1e5
+    ref = int(np.argmax(st.population))
+    for i, c in enumerate(st.categories):
+        if i != ref:
+            assert gap[("referrals_per_100k", f"ratio {c}")] == pytest.approx(rate[i] / rate[ref], rel=1e-9)
+    assert gap[("referrals_per_100k", "range")] == pytest.approx(rate.max() - rate.min(), rel=1e-9)

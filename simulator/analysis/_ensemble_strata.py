@@ -73,7 +73,8 @@ def stratum_figures(members: xr.Dataset, s: Stratifier, stats: Sequence[str]) ->
     xarray.Dataset
         Over ``stat`` (and the stratum): ``<q>_per_100k_by_<dim>`` (per 100,000 people of
         the stratum, over the horizon) and ``<q>_per_100k_sii``, ``_rii`` and ``_intercept``
-        (ordered strata) or ``_range`` and ``_extreme_ratio`` (unordered), for ``q`` in
+        (ordered strata) or ``_range``, ``_extreme_ratio`` and ``_ratio`` (over the strata: to
+        the most populous, attribute ``reference``; unordered), for ``q`` in
         referrals and starts where kept; ``population_by_<dim>`` (people).
     """
     q = {
@@ -84,12 +85,14 @@ def stratum_figures(members: xr.Dataset, s: Stratifier, stats: Sequence[str]) ->
     pop = [float(x) for x in s.population]
     res = equity_metrics(q, pop, s.name, ordered=s.ordered, metrics=[f"{k}_per_100k" for k in q])
     grad = res.gradient()
-    keep = ("sii", "rii", "intercept") if s.ordered else ("range", "extreme_ratio")
+    keep = ("sii", "rii", "intercept") if s.ordered else ("range", "extreme_ratio", "ratio")
     figures = {f"{k}_by_{s.name}": res.horizon[k] for k in res.metrics}
     figures.update({f"{k}_{g}": grad[f"{k}_{g}"] for k in res.metrics for g in keep})
     qs = [float(x[1:]) / 100 for x in stats if x.startswith("p")]
     out = xr.Dataset({k: _stats(v, stats, qs) for k, v in figures.items()})
     out[f"population_by_{s.name}"] = res.population
+    if not s.ordered:
+        out.attrs["reference"] = res.reference or ""  # the stratum of ``_ratio`` 1 (the most populous)
     out.attrs["equity"] = (
         f"by {s.name}: rates per 100,000 people of each stratum over the horizon; "
         + (
@@ -159,5 +162,10 @@ def format_stratum_figures(summary: xr.Dataset, dim: str, lo: str, hi: str) -> s
             lines.append(
                 f"{k} per 100,000: range {cell(summary[f'{k}_per_100k_range'], '{:,.1f}')}, highest / lowest "
                 f"{cell(summary[f'{k}_per_100k_extreme_ratio'], '{:.3f}')}"
+            )
+            ratio = summary[f"{k}_per_100k_ratio"]
+            lines.append(
+                "  ratio to the most populous stratum: "
+                + "; ".join(f"{c} {cell(ratio.sel({dim: c}), '{:.3f}')}" for c in cats)
             )
     return "\n".join(lines)

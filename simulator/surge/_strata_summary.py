@@ -244,7 +244,7 @@ def format_stratum_gap(gap: pd.DataFrame) -> str:
                 f"disadvantaged, PHE), RII {v['rii']:.3f}"
             )
         else:
-            ratios = ", ".join(
+            ratios = "; ".join(
                 f"{k.removeprefix('ratio ')} {x:.3f}" for k, x in v.items() if k.startswith("ratio ")
             )
             lines.append(
