@@ -261,3 +261,16 @@ def test_unordered_summary_prints_ratios_to_the_most_populous():
         if i != ref:
             assert gap[("referrals_per_100k", f"ratio {c}")] == pytest.approx(rate[i] / rate[ref], rel=1e-9)
     assert gap[("referrals_per_100k", "range")] == pytest.approx(rate.max() - rate.min(), rel=1e-9)
+
+
+def test_validate_with_strata_file(tmp_path):
+    good = CliRunner().invoke(main, ["validate", "england", "--strata", str(_strata_file(tmp_path))])
+    assert good.exit_code == 0 and "5 deprivation categories" in good.output, good.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(_strata_file(tmp_path).read_text().replace("Q2", "Q2b", 1))
+    r = CliRunner().invoke(main, ["validate", "england", "--strata", str(bad)])
+    assert "Traceback" not in r.output
+    if r.exit_code == 0:  # renaming a category alone is legal: break the shares instead
+        bad.write_text(_strata_file(tmp_path).read_text().replace("share", "shar", 1))
+        r = CliRunner().invoke(main, ["validate", "england", "--strata", str(bad)])
+    assert r.exit_code == 2 and "Traceback" not in r.output, r.output

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from simulator._cli._common import EXIT_INPUT, CLIError, handle_errors, load, print_problems, read_scenario
+from simulator._cli._strata_option import STRATA_KEY, strata_option
 from simulator.core._strata_transform import strata_of
 from simulator.surge._surge_model import SurgeModel
 
@@ -17,6 +18,7 @@ __all__ = ["convert", "curves", "export_vensim", "validate"]
 @click.command()
 @click.argument("model")
 @click.option("--quiet", "-q", is_flag=True, help="Only the verdict and errors.")
+@strata_option
 def validate(model, quiet) -> None:
     """Check MODEL (or a scenario, calibration spec or observed-data CSV) and list every problem."""
     from simulator.core._problems import InputError
@@ -34,6 +36,14 @@ def validate(model, quiet) -> None:
     print_problems(list(problems), quiet=quiet)
     if m is None:
         sys.exit(EXIT_INPUT)
+    if (strata := click.get_current_context().meta.get(STRATA_KEY)) is not None:
+        from simulator.files._loading import with_strata
+
+        try:
+            m = with_strata(m, strata)
+        except InputError as err:
+            print_problems([*err.problems, *err.warnings], quiet=quiet)
+            sys.exit(EXIT_INPUT)
     strata = {s.name for s in strata_of(m)}
     dims = ", ".join(
         f"{len(v)} {k} categories" if k in strata else f"{len(v)} {k}s" for k, v in m.spec.dims.items()
