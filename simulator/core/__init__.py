@@ -31,13 +31,28 @@ from ._model import Model, compiled_model
 from ._outputs import OutputDef, ratio
 from ._problems import InputError, Problem, Problems
 from ._results import tidy, to_dataset
-from ._run import RunError, make_record, model_grid, prepare_params, run_arrays, simulate, time_grid
+from ._run import (
+    BACKENDS,
+    RunError,
+    default_backend,
+    make_record,
+    model_grid,
+    prepare_params,
+    run_arrays,
+    set_default_backend,
+    simulate,
+    time_grid,
+    use_backend,
+)
 from ._spaces import SCALAR, Space, SpaceError, aggregation_matrix, dense_space
 from ._spec import Aux, Flow, ModelSpec, Output, Param, Series, SpecError, Stock
+from ._strata import StrataDecl, Stratifier, StratumMultiplier
+from ._strata_transform import strata_of, stratify
 from ._workers import can_fork, is_shared, parallel_map, shared_empty
 
 __all__ = [
     "AGGREGATES",
+    "BACKENDS",
     "SCALAR",
     "Assemble",
     "Aux",
@@ -67,6 +82,9 @@ __all__ = [
     "SpaceError",
     "SpecError",
     "Stock",
+    "StrataDecl",
+    "Stratifier",
+    "StratumMultiplier",
     "Take",
     "Unary",
     "aggregation_matrix",
@@ -74,6 +92,7 @@ __all__ = [
     "compile_spec",
     "compiled_model",
     "dask_client",
+    "default_backend",
     "dense_space",
     "integrate",
     "is_shared",
@@ -85,9 +104,13 @@ __all__ = [
     "ratio",
     "refs",
     "run_arrays",
+    "set_default_backend",
     "shared_empty",
     "simulate",
+    "strata_of",
+    "stratify",
     "tidy",
     "time_grid",
     "to_dataset",
+    "use_backend",
 ]

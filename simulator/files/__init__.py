@@ -14,6 +14,7 @@ _LAZY = {
     "check_model": "simulator.files._loading",
     "convert_model": "simulator.files._convert",
     "dump_model_yaml": "simulator.files._yaml",
+    "find_area": "simulator.files._localise",
     "flow": "simulator.files._yaml",
     "format_from_suffix": "simulator.files._writers",
     "load_calibration": "simulator.files._calibration_spec",
@@ -22,7 +23,9 @@ _LAZY = {
     "load_package": "simulator.files._interventions",
     "load_scenario": "simulator.files._scenarios",
     "load_with_lines": "simulator.files._yaml",
+    "localise_model": "simulator.files._localise_model",
     "read_observed": "simulator.files._observed",
+    "with_strata": "simulator.files._loading",
     "write_results": "simulator.files._writers",
 }
 
@@ -39,6 +42,7 @@ __all__ = [
     "check_model",
     "convert_model",
     "dump_model_yaml",
+    "find_area",
     "flow",
     "format_from_suffix",
     "load_calibration",
@@ -47,6 +51,8 @@ __all__ = [
     "load_package",
     "load_scenario",
     "load_with_lines",
+    "localise_model",
     "read_observed",
+    "with_strata",
     "write_results",
 ]

@@ -139,7 +139,11 @@ def _waiting_panel(ax, one: xr.Dataset, svc: str, x):
     thousands(ax)
     ax2 = ax.twinx()
     ax2.plot(
-        x, one["starts"].to_numpy(), color=OKABE_ITO["blue"], lw=1.5, label="all treatment starts (right axis)"
+        x,
+        one["starts"].to_numpy(),
+        color=OKABE_ITO["blue"],
+        lw=1.5,
+        label="all treatment starts (right axis)",
     )
     ax2.plot(
         x, one["capacity"].to_numpy(), color=OKABE_ITO["blue"], lw=1.2, ls="--", label="capacity (right axis)"
