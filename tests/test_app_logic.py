@@ -223,6 +223,7 @@ def test_surge_tables_add_up(england):
     assert (s["underlying"] > 0).all()
 
 
+@pytest.mark.slow
 def test_results_workbook_equals_the_command_line(tmp_path, england):
     from simulator.cli import main
 

@@ -317,3 +317,12 @@ def test_size_allowances_are_still_needed():
         or len((ROOT / p).read_text(encoding="utf-8").splitlines()) <= MAX_MODULE_LINES
     ]
     assert not stale, f"SIZE_ALLOWED entries no longer needed: {stale}"
+
+
+def test_every_package_is_installed():
+    """A non-editable install ships every subpackage: pyproject's package list names them all."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {_name(p.parent / "__init__.py") for p in PACKAGE.rglob("__init__.py")}
+    assert found <= listed, f"packages missing from pyproject.toml: {sorted(found - listed)}"
