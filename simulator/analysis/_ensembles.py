@@ -34,6 +34,7 @@ import numpy as np
 
 from simulator.analysis._ensemble_blocks import Block, ParamHook, member_views, run_block, scalar_views
 from simulator.analysis._ensemble_budget import KEEP_LIMIT, check_ensemble, ensemble_budget
+from simulator.analysis._ensemble_progress import Progress, progress_bar
 from simulator.analysis._ensemble_result import EnsembleResult, elements, member_dataset, summary_of
 from simulator.analysis._ensemble_stats import (
     absorb,
@@ -154,10 +155,10 @@ class _Blocks:
             sketch = absorb(sketch, blk)
         return blocks, sketch
 
-    def run(self, dask_client, progress: bool, desc: str) -> tuple[list[Block], LogHistogram | None]:
+    def run(self, dask_client, progress: Progress, desc: str) -> tuple[list[Block], LogHistogram | None]:
         """Run every block (here, or on ``dask_client``) with a progress bar; blocks in member order."""
         members = self.bounds[-1][1] if self.bounds else 0
-        bar = _progress_bar(progress, members, desc)
+        bar = progress_bar(progress, members, desc)
         try:
             if dask_client is None:
                 blocks, sketch = self.run_here(None if bar is None else bar.update)  # as chunks finish
@@ -192,15 +193,6 @@ class _Blocks:
         return blocks, sketch
 
 
-def _progress_bar(progress: bool, members: int, desc: str):
-    """A tqdm bar over members, or ``None``."""
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=members, unit="member", desc=desc)
-
-
 def run_ensemble(
     model: Model,
     design: Design,
@@ -219,7 +211,7 @@ def run_ensemble(
     chunk_size: int | None = None,
     workers: int | None = None,
     dask_client=None,
-    progress: bool = False,
+    progress: Progress = False,
     param_hook: ParamHook | None = None,
     name: str = "",
     max_memory: int | str | None = None,
@@ -255,7 +247,9 @@ def run_ensemble(
     dask_client
         A ``dask.distributed.Client``: blocks run on its workers; bit-identical to local.
     progress
-        Show a progress bar.
+        Show a progress bar (``True``), or a function ``progress(done, total)`` called in this
+        process with the members finished so far and the ensemble's members, first with
+        ``done = 0`` and then as chunks (or dask blocks) finish (a web page's progress bar).
     param_hook
         ``(params, start, stop) -> (params, run_arrays keyword arguments)``: changes
         parameter arrays per block (used by interventions).
@@ -298,6 +292,8 @@ def run_ensemble(
         # identical members: run one and repeat it (quantiles all equal, sd 0)
         kw1 = dict(months=months, dt=dt, method=method, outputs=outputs, quantiles=quantiles, name=name)
         one = run_ensemble(model, design, members=1, keep_members=True, **kw1)  # type: ignore[arg-type]
+        if callable(progress):
+            progress(members, members)
         return _repeat(one, members, seed, sampler, keep)
     smp = None if draws is not None else Sampler(sampler, seed, tuple(design.columns), members)
     dt = grid.dt  # the model's own step when none was given
