@@ -293,7 +293,7 @@ class CalibrationProblem:
         rec: dict[str, list[str]] = {}
         for t in self.targets:
             for v in (*t.variables, *t.denominator):
-                dims = [d for d in t.select if d in cm.space_of(v).dims]
+                dims = [d for d in (*t.select, *(t.denominator_select or ())) if d in cm.space_of(v).dims]
                 rec[v] = sorted(set(rec.get(v, [])) | set(dims))
         self._items, spaces = make_record(cm, rec)
         self._grid, _ = model_grid(self.model.spec, self.months, self.dt)
@@ -303,8 +303,11 @@ class CalibrationProblem:
         self._periods: dict[str, np.ndarray] = {}
         self._base: dict[str, np.ndarray | None] = {}
         for t in self.targets:
-            for v in (*t.variables, *t.denominator):
+            for v in t.variables:
                 self._weights[t.name, v] = selection_weights(spaces[v].dims, spaces[v].coords, t.select)
+            den = t.select if t.denominator_select is None else t.denominator_select
+            for v in t.denominator:  # keyed apart: a share divides a variable by itself over more labels
+                self._weights[t.name, "/" + v] = selection_weights(spaces[v].dims, spaces[v].coords, den)
             self._periods[t.name] = period_matrix(self.times, t.periods, t.aggregate)
             self._base[t.name] = included_series(reported, self.model.spec.dims, t, len(self.times))
         self._fit_grid, self._fit_len = self._grid, len(self.times)
@@ -320,11 +323,11 @@ class CalibrationProblem:
             if got.shape == (last,) and np.allclose(got, self.times[:last]):  # a prefix of the full run's
                 self._fit_grid, self._fit_len = grid, last
 
-    def _sum(self, out: dict[str, np.ndarray], t: Target, names: Sequence[str]) -> np.ndarray:
+    def _sum(self, out: dict[str, np.ndarray], t: Target, names: Sequence[str], key: str = "") -> np.ndarray:
         total = 0.0
         for v in names:  # (n, T, k) @ (k,) as one (n T, k) product: numpy loops a 3-d matmul per member
-            a = out[v]
-            total = total + (a.reshape(-1, a.shape[-1]) @ self._weights[t.name, v]).reshape(a.shape[:-1])
+            a, w = out[v], self._weights[t.name, key + v]
+            total = total + (a.reshape(-1, a.shape[-1]) @ w).reshape(a.shape[:-1])
         return np.asarray(total)  # (n, T)
 
     def _aggregate(self, t: Target, out: dict[str, np.ndarray], level=None, growth=None, fit_only=False):
@@ -345,8 +348,8 @@ class CalibrationProblem:
         pred = np.full((n, len(t.periods)), np.nan)
         pred[:, cols] = num @ periods
         if t.denominator:
-            pred[:, cols] /= self._sum(out, t, t.denominator) @ periods
-        return pred
+            pred[:, cols] /= self._sum(out, t, t.denominator, "/") @ periods
+        return pred * t.scale if t.scale != 1.0 else pred
 
     def _check(self) -> None:
         problems = []

@@ -80,6 +80,11 @@ class Target:
         Fill included data missing after the end of their sheet with the value twelve
         months earlier (the last year repeated, then the trend applies), so a run may go
         beyond the demand sheet.
+    denominator_select
+        Labels per dimension of the denominator when they differ from ``select`` (a stratum's
+        share: the same quantity with the stratum's selection dropped); ``None``: ``select``.
+    scale
+        Factor on the prediction (100 when a ratio is compared with a percentage).
     """
 
     name: str
@@ -96,6 +101,8 @@ class Target:
     level_prior: Distribution | None = None
     growth_prior: Distribution | None = None
     extend: bool = False
+    denominator_select: Mapping[str, tuple[str, ...]] | None = None
+    scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.aggregate not in AGGREGATES:

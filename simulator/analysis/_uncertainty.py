@@ -6,7 +6,9 @@ selected means every element), and says how a draw changes them:
 
 * ``apply: scale`` multiplies the model's values (the draw is a relative
   factor, e.g. triangular 0.8 / 1 / 1.2), ``set`` replaces them, ``add``
-  shifts them;
+  shifts them; ``multiplier`` sets a stratified parameter's stratum multipliers
+  (the draw replaces the multiplier the model's strata declaration gave the
+  selected categories: value = unstratified value x draw);
 * ``mode: together`` uses one draw per member for every selected element
   (they move together: "every condition rate of a group"); ``independent``
   draws each element separately.
@@ -33,7 +35,7 @@ from simulator.core._spec import ModelSpec
 
 __all__ = ["APPLY", "MODES", "Design", "UncertaintyGroup"]
 
-APPLY = ("scale", "set", "add")
+APPLY = ("scale", "set", "add", "multiplier")
 MODES = ("together", "independent")
 
 
@@ -71,6 +73,28 @@ class _Resolved:
     group: UncertaintyGroup
     index: np.ndarray
     columns: list[str]
+    own: np.ndarray | None = None  # apply: multiplier: the model's own multipliers of the selected elements
+
+
+def _own_multipliers(spec: ModelSpec, g: UncertaintyGroup, space) -> np.ndarray | str:
+    """The strata multipliers in each element of ``g``'s parameter (or why there are none).
+
+    Only the stratifiers ``g`` selects on count (all the parameter's stratifiers if it selects none).
+    """
+    meta = spec.meta if isinstance(spec.meta, Mapping) else {}
+    strata = [s for s in meta.get("strata", ()) if s.name in space.dims]
+    if not strata:
+        return (
+            f"apply: multiplier needs a parameter a strata declaration multiplies; "
+            f"{g.parameter} has dimensions {list(space.dims)} and no stratum"
+        )
+    chosen = [s for s in strata if s.name in g.select] or strata
+    own = np.ones(len(space))
+    for s in chosen:
+        k = space.dims.index(s.name)
+        m = np.asarray(s.multipliers.get(g.parameter, ((1.0,) * len(s.categories), ""))[0], dtype=float)
+        own *= m[[s.categories.index(c[k]) for c in space.coords]]
+    return own
 
 
 class Design:
@@ -121,7 +145,11 @@ class Design:
                 cols = [f"{g.name}[{', '.join(p.space.coords[i])}]" for i in index]
             else:
                 cols = [g.name]
-            self._resolved.append(_Resolved(g, index, cols))
+            own = _own_multipliers(spec, g, p.space) if g.apply == "multiplier" else None
+            if isinstance(own, str):
+                problems.append(f"{g.name}: {own}")
+                own = None
+            self._resolved.append(_Resolved(g, index, cols, None if own is None else own[index]))
         if problems:
             raise ValueError("; ".join(problems))
         meta = spec.meta if isinstance(spec.meta, Mapping) else {}
@@ -223,6 +251,8 @@ class Design:
             cur = arr[:, r.index]
             if g.apply == "scale":
                 arr[:, r.index] = cur * v
+            elif g.apply == "multiplier":
+                arr[:, r.index] = cur * (v / r.own)
             elif g.apply == "add":
                 arr[:, r.index] = cur + v
             else:

@@ -125,7 +125,7 @@ def load_calibration(path: str | Path) -> CalibrationSpec:
         for i, item in enumerate(tloc.items()):
             got = read_target(item, i, model, months, p, problems)
             if got:
-                targets.append(got[0])
+                targets += got[0]
                 notes += got[1]
     held = [str(x) for x in (root.value.get("held_out") or [])]
     known = {q.label for t in targets for q in t.periods}

@@ -15,13 +15,20 @@ from simulator.analysis._likelihoods import LIKELIHOODS, Likelihood
 from simulator.core._model import Model
 from simulator.core._problems import InputError, Problems
 from simulator.files._observed import read_observed
+from simulator.files._strata_targets import (
+    by_dimension,
+    category_series,
+    check_select,
+    filter_rows,
+    labels_of,
+)
 from simulator.files._yaml import Located
 
 __all__ = ["TARGET_FIELDS", "read_target"]
 
 TARGET_FIELDS = {
     "name", "data", "where", "variable", "denominator", "select", "include", "aggregate",
-    "partial", "likelihood", "trend", "source",
+    "partial", "likelihood", "trend", "source", "by", "as",
 }  # fmt: skip
 
 
@@ -85,10 +92,6 @@ def _trend(item: Located, where: str, problems: Problems) -> dict:
     return out
 
 
-def _labels(v: object) -> tuple[str, ...]:
-    return tuple(str(x) for x in v) if isinstance(v, list) else (str(v),)
-
-
 def _read_series(path: Path, where: str, item: Located, problems: Problems) -> pd.DataFrame | None:
     """A plain time series in model time: columns ``time`` and ``value`` (rows are points)."""
     try:
@@ -142,12 +145,14 @@ def _observed(item: Located, where: str, p: Path, problems: Problems) -> pd.Data
     if not isinstance(where_, Mapping):
         problems.add("'where' must map columns to values", part=where, line=item.line)
         return None
-    for col, val in where_.items():
+    for col in where_:
         if col not in df.columns:
             problems.add(f"where: no column {col!r} in {d['data']}", part=where, line=item.line,
                          allowed=", ".join(df.columns))  # fmt: skip
             return None
-        df = df[df[col].astype(str).isin(_labels(val))]
+    if d.get("by") is not None:
+        return df  # filtered per category by _category_series
+    df = filter_rows(df, where_)
     if df.empty:
         problems.add(f"no rows of {d['data']} match where: {dict(where_)}", part=where, line=item.line)
         return None
@@ -197,8 +202,14 @@ def _periods(
 
 def read_target(
     item: Located, i: int, model: Model, months: int, p: Path, problems: Problems
-) -> tuple[Target, list[str]] | None:
+) -> tuple[list[Target], list[str]] | None:
     """The ``i``-th target of a spec, validated against the model and its data.
+
+    A target with ``by: DIMENSION`` becomes one target per category of that model dimension
+    (named ``name[category]``, selecting the category; the data's ``category`` column gives each
+    its series, data categories merged as ``by: {DIMENSION: {category: [data categories]}}``
+    says: counts added, percentages recomputed from their counts). ``as: share`` compares each
+    category's share of the total over the categories, observed and predicted.
 
     Parameters
     ----------
@@ -218,7 +229,7 @@ def read_target(
     Returns
     -------
     tuple or None
-        The target and the assumptions it makes (notes), or ``None`` after problems were added.
+        The targets and the assumptions they make (notes), or ``None`` after problems were added.
     """
     where = f"targets[{i}]"
     d = item.value
@@ -230,34 +241,114 @@ def read_target(
             problems.add(
                 f"unknown field {k!r}", part=where, line=item.line, allowed=", ".join(sorted(TARGET_FIELDS))
             )
-    name = str(d.get("name") or f"target{i}")
-    variables = _labels(d.get("variable")) if d.get("variable") else ()
+    variables = labels_of(d.get("variable")) if d.get("variable") else ()
     if not variables:
         problems.add(
             "'variable' is missing", part=where, line=item.line, allowed="a quantity the model records"
         )
-    for v in (*variables, *_labels(d.get("denominator") or [])):
+    for v in (*variables, *labels_of(d.get("denominator") or [])):
         if v not in model.compiled.recordable:
             problems.add(f"the model records no {v!r}", part=where, line=item.line,
                          allowed=", ".join(model.compiled.recordable[:30]))  # fmt: skip
+    common = _common(item, where, model, problems)
+    lik, spread_prior = _likelihood(item.get("likelihood"), where, problems)
+    trend = _trend(item, where, problems)
+    by = by_dimension(item, where, model, problems) if d.get("by") is not None else None
+    df = _observed(item, where, p, problems)
+    if (
+        df is None
+        or lik is None
+        or not variables
+        or common is None
+        or (d.get("by") is not None and by is None)
+    ):
+        return None
+    kw = dict(likelihood=lik, include=labels_of(d.get("include") or []), aggregate=common["aggregate"],
+              denominator=labels_of(d.get("denominator") or []), spread_prior=spread_prior, **trend)  # fmt: skip
+    name = str(d.get("name") or f"target{i}")
+    if by is None:
+        got = _one(df, name, variables, common["select"], kw, model, months, where, item, problems)
+        return None if got is None else ([got[0]], got[1])
+    return _each(df, by, name, variables, common, kw, model, months, where, item, problems)
+
+
+def _common(item: Located, where: str, model: Model, problems: Problems) -> dict | None:
+    """``select``, ``aggregate``, ``partial`` and ``as``, checked."""
+    d = item.value
     aggregate = d.get("aggregate", "sum" if model.spec.start else "last")
     if aggregate not in AGGREGATES:
         problems.add(f"aggregate is {aggregate!r}", part=where, line=item.line, allowed=", ".join(AGGREGATES))
     partial = d.get("partial", "error")
     if partial not in ("error", "scale"):
         problems.add(f"partial is {partial!r}", part=where, line=item.line, allowed="error, scale")
-    lik, spread_prior = _likelihood(item.get("likelihood"), where, problems)
-    trend = _trend(item, where, problems)
-    df = _observed(item, where, p, problems)
-    if df is None or lik is None or not variables:
+    as_ = d.get("as", "value")
+    if as_ not in ("value", "share"):
+        problems.add(f"as is {as_!r}", part=f"{where}.as", line=item.line,
+                     allowed="value, or share (each category's share of the total over a by: dimension)")  # fmt: skip
+    elif as_ == "share" and (d.get("by") is None or d.get("denominator") or d.get("include")):
+        problems.add("as: share needs by: and no denominator or include", part=f"{where}.as", line=item.line,
+                     allowed="by: a dimension, the variable counted, no denominator or include")  # fmt: skip
+        as_ = None
+    sel = d.get("select") or {}
+    if not isinstance(sel, Mapping):
+        problems.add("must map dimensions to labels", part=f"{where}.select", line=item.line)
         return None
-    periods, notes = _periods(df, model, months, partial, where, item, problems)
+    select = {str(k): labels_of(v) for k, v in sel.items()}
+    ok = check_select(select, model, where, item.line, problems)
+    if (
+        not ok
+        or aggregate not in AGGREGATES
+        or partial not in ("error", "scale")
+        or as_ not in ("value", "share")
+    ):
+        return None
+    return {"select": select, "aggregate": aggregate, "partial": partial, "as": as_}
+
+
+def _one(
+    df, name, variables, select, kw, model, months, where, item, problems
+) -> tuple[Target, list[str]] | None:
+    periods, notes = _periods(df, model, months, item.value.get("partial", "error"), where, item, problems)
     if not periods:
         problems.add("no observed period falls inside the run", part=where, line=item.line)
         return None
     obs = df.set_index("year").loc[[q.label for q in periods], "value"].to_numpy(dtype=float)
-    select = {str(k): _labels(v) for k, v in (d.get("select") or {}).items()}
-    target = Target(name, variables, tuple(periods), obs, lik, select=select, include=_labels(d.get("include") or []),
-                    aggregate=aggregate, denominator=_labels(d.get("denominator") or []), spread_prior=spread_prior,
-                    **trend)  # fmt: skip
-    return target, notes
+    if kw["denominator"] and "unit" in df.columns and (df["unit"] == "percent").all():
+        kw = {**kw, "scale": 100.0}
+        notes = [*notes, f"{where}: the model's ratio is compared with a percentage (x 100)"]
+    return Target(name, variables, tuple(periods), obs, select=select, **kw), notes
+
+
+def _each(df, by, name, variables, common, kw, model, months, where, item, problems):
+    """One target per category of a ``by:`` dimension; shares of the categories' total if asked."""
+    dim, mapping = by
+    where_ = item.value.get("where") or {}
+    if "category" not in df.columns:
+        problems.add(f"by: {dim} needs data with a category column", part=f"{where}.by", line=item.line,
+                     allowed="an observed-data CSV with breakdown and category columns")  # fmt: skip
+        return None
+    targets, notes, series = [], [], {}
+    for cat, labels in mapping.items():
+        got = category_series(df, where_, labels)
+        if isinstance(got, str):
+            problems.add(f"{dim} {cat!r}: {got}", part=f"{where}.by", line=item.line,
+                         allowed="data categories: " + ", ".join(sorted(set(df["category"].astype(str)))))  # fmt: skip
+            return None
+        series[cat] = got
+    if common["as"] == "share":
+        years = sorted(set.intersection(*(set(s["year"]) for s in series.values())))
+        total = sum(s.set_index("year").loc[years, "value"] for s in series.values())
+        series = {c: s.set_index("year").loc[years].assign(value=lambda x: x["value"] / total).reset_index()
+                  for c, s in series.items()}  # fmt: skip
+        kw = {**kw, "denominator": variables, "denominator_select": dict(common["select"])}
+        notes.append(
+            f"{where}: each {dim} category's share of the total over the categories, observed and predicted"
+        )
+    for cat, s in series.items():
+        sel = {**common["select"], dim: (cat,)}
+        got = _one(s, f"{name}[{cat}]", variables, sel, kw, model, months, f"{where}[{cat}]", item, problems)
+        if got is None:
+            return None
+        targets.append(got[0])
+        notes += got[1]
+    return targets, notes
