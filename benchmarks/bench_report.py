@@ -65,8 +65,12 @@ def main() -> None:
     print(f"drawing_alone: {drawing:.1f} s")
     print(f"drawing_share_of_report: {drawing / total:.2f}")
     t = time.perf_counter()
-    system_map(sc.model, packages=pkgs, dt=sc.dt).to_html()
+    smap = system_map(sc.model, packages=pkgs, dt=sc.dt)
+    smap.to_html()
     print(f"system_map_html: {(time.perf_counter() - t) * 1e3:.0f} ms")
+    t = time.perf_counter()
+    smap.to_svg()
+    print(f"system_map_svg: {(time.perf_counter() - t) * 1e3:.0f} ms")
     print(f"peak_rss: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

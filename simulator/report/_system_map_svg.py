@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 import numpy as np
+from matplotlib.collections import PatchCollection
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path as MplPath
 
@@ -84,21 +85,18 @@ def layout(m: Any) -> dict[str, tuple[float, float]]:
     return out
 
 
-def _curve(ax, a, b, width: float, colour_: str, dashed: bool) -> None:
+def _curve(a, b, width: float, colour_: str, dashed: bool) -> PathPatch:
     (x0, y0), (x1, y1) = a, b
     mid = (x0 + x1) / 2
     verts = [(x0, y0), (mid, y0), (mid, y1), (x1, y1)]
     codes = [MplPath.MOVETO, MplPath.CURVE4, MplPath.CURVE4, MplPath.CURVE4]
-    ax.add_patch(
-        PathPatch(
-            MplPath(verts, codes),
-            facecolor="none",
-            edgecolor=colour_,
-            linewidth=width,
-            alpha=0.35 if not dashed else 0.8,
-            linestyle="--" if dashed else "-",
-            capstyle="butt",
-        )
+    return PathPatch(
+        MplPath(verts, codes),
+        facecolor="none",
+        edgecolor=colour_,
+        linewidth=width,
+        alpha=0.35 if not dashed else 0.8,
+        linestyle="--" if dashed else "-",
     )
 
 
@@ -123,17 +121,20 @@ def map_figure(m: Any, width: float = 11.0):
     fig = new_figure(width, 1.2 + rows * ROW)
     ax = fig.add_subplot()
     layer = {n.id: n.layer for n in m.nodes}
-    for e in sorted(m.edges, key=lambda e: e.width):
-        if e.source in pos and e.target in pos and (e.kind != "flow" or e.width > 0):
-            lever = e.kind == "lever"
-            _curve(
-                ax,
-                pos[e.source],
-                pos[e.target],
-                1.2 if lever else max(e.width, 0.3),
-                colour(layer[e.source]),
-                lever,
-            )
+    curves = [
+        _curve(
+            pos[e.source],
+            pos[e.target],
+            1.2 if e.kind == "lever" else max(e.width, 0.3),
+            colour(layer[e.source]),
+            e.kind == "lever",
+        )
+        for e in sorted(m.edges, key=lambda e: e.width)
+        if e.source in pos and e.target in pos and (e.kind != "flow" or e.width > 0)
+    ]
+    # one collection (drawn in this order, thinnest first), not one artist per edge: a map has
+    # hundreds of edges and adding each as a patch cost most of the picture's time
+    ax.add_collection(PatchCollection(curves, match_original=True, capstyle="butt"), autolim=False)
     for n in m.nodes:
         x, y = pos[n.id]
         ax.plot([x], [y], "o", color=colour(n.layer), markersize=6, markeredgecolor="#333333")
