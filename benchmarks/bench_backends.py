@@ -11,11 +11,15 @@ Prints ``name: value unit`` lines:
   blocks) in the simplest fused numba loop (gather, multiply, scatter, update), on one
   thread against the compiled backend on one thread;
 * ``capacity_ensemble_*``: ``scenarios/england-capacity.yaml``, 10,000 members;
-* ``packages_*``: 8 packages and the baseline on 10,000 members (``bench_interventions.py``).
+* ``packages_*``: 8 packages and the baseline on 10,000 members (``bench_interventions.py``);
+* ``evidence_*``: ``scenarios/england-evidence.yaml`` (30 groups) with 10,000 members kept
+  against ``--streamed`` members (default 100,000) streamed on the default backend: CPU per
+  member of each, their ratio, the 1,000,000-member time this implies on 2 free cores, and
+  peak memory (run it alone, ``--only streamed``, for a peak of its own).
 
 Each ratio is numpy time / compiled time measured in this run (the machine may be
 shared: compare ratios, not seconds).  ``--members`` scales every ensemble;
-``--only`` picks parts (``compile,single,england,capacity,packages``).
+``--only`` picks parts (``compile,single,england,capacity,packages,streamed``).
 """
 
 from __future__ import annotations
@@ -230,10 +234,39 @@ def bench_packages(members: int) -> None:
     )
 
 
+def bench_streamed(members: int, streamed: int) -> None:
+    """Kept against streamed members of ``england-evidence.yaml``: CPU and wall time per member."""
+    import resource
+
+    from simulator.analysis import scenario_ensemble
+    from simulator.files import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "england-evidence.yaml")
+    scenario_ensemble(sc, members=256)  # warm up
+    scenario_ensemble(sc, members=8192, keep_members=False)
+    kept = min(
+        (clocked(lambda: scenario_ensemble(sc, members=members)) for _ in range(2)), key=lambda p: p[1]
+    )
+    gone = clocked(lambda: scenario_ensemble(sc, members=streamed, keep_members=False))
+    for name, (wall, cpu), n in (("kept", kept, members), ("streamed", gone, streamed)):
+        print(f"evidence_{name}_{n}: {wall:.2f} s")
+        print(f"evidence_{name}_{n}_cpu: {cpu:.2f} s")
+        print(f"evidence_{name}_per_member_cpu: {cpu / n * 1e6:.1f} us")
+    print(f"streamed_over_kept_per_member_cpu: {gone[1] / streamed / (kept[1] / members):.2f} x")
+    print(f"streamed_1000000_members_estimate_2_free_cores: {gone[1] / streamed * 1e6 / 2:.0f} s")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"streamed_peak_rss: {rss:.0f} MiB")
+    print(f"streamed_peak_rss_of_a_worker_process: {kids:.0f} MiB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--members", type=int, default=10_000)
-    ap.add_argument("--only", default="compile,single,england,capacity,packages")
+    ap.add_argument(
+        "--streamed", type=int, default=100_000, help="streamed members (the target is 1,000,000)"
+    )
+    ap.add_argument("--only", default="compile,single,england,capacity,packages,streamed")
     args = ap.parse_args()
     parts = set(args.only.split(","))
     print(f"cores: {os.cpu_count()} count")
@@ -248,6 +281,8 @@ def main() -> None:
         bench_capacity(args.members)
     if "packages" in parts:
         bench_packages(args.members)
+    if "streamed" in parts:
+        bench_streamed(args.members, args.streamed)
 
 
 if __name__ == "__main__":

@@ -285,3 +285,94 @@ def test_the_command_line_chooses_the_backend_and_says_which():
     assert default_backend() == "compiled"  # the option does not outlive the command
     r = CliRunner().invoke(main, ["run", "england", "--backend", "gpu"])
     assert r.exit_code == 2 and "'gpu' is not one of 'compiled', 'numpy'" in r.output
+
+
+# ---- streamed ensembles: the sketch and the moments in one compiled pass (item 3) ----
+
+
+def sketch_values(rng) -> np.ndarray:
+    """Rows of positive, zero, negative, tiny and huge values (series x members)."""
+    x = np.exp(rng.normal(3.0, 2.5, size=(40, 997)))
+    x[:4, :30] *= -1.0
+    x[5, :7] = 0.0
+    x[6, :5] = 1e-9
+    x[7, :4] = 1e15
+    return x
+
+
+def test_the_compiled_sketch_counts_exactly_what_numpy_counts():
+    from simulator.analysis import _sketches
+    from simulator.analysis._sketches import LogHistogram
+
+    x = sketch_values(np.random.default_rng(3))
+    fast, fm, fv = LogHistogram(40), np.empty(40), np.empty(40)
+    fast.tally(x, 0, fm, fv)
+    saved = _sketches.compiled_available
+    _sketches.compiled_available = lambda: False
+    try:
+        slow, sm, sv = LogHistogram(40), np.empty(40), np.empty(40)
+        slow.tally(x, 0, sm, sv)
+        slow.count = fast.count = x.shape[1]
+        qs = np.array([0.0, 0.01, 0.3, 0.5, 0.99, 1.0])
+        slow_q = slow.quantiles(qs)
+    finally:
+        _sketches.compiled_available = saved
+    for name in ("pos", "neg", "zero", "lo", "hi"):
+        assert np.array_equal(getattr(fast, name), getattr(slow, name)), name
+    assert np.array_equal(fast.quantiles(qs), slow_q)
+    np.testing.assert_allclose(fm, x.mean(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(fv, np.square(x - x.mean(axis=1)[:, None]).sum(axis=1), rtol=1e-11)
+    # the bins are the sketch's definition, ceil(log v / log gamma), found without a logarithm
+    v = np.abs(x[np.abs(x) > fast.tiny])
+    k = np.clip(np.ceil(np.log(v) / fast.log_gamma), fast.k_min, fast.k_max) - fast.k_min
+    assert np.array_equal(fast._bins(v), k.astype(np.int64))
+
+
+def test_sketch_quantiles_within_the_stated_accuracy_and_merges_exact():
+    from simulator.analysis._sketches import LogHistogram
+
+    x = sketch_values(np.random.default_rng(4))
+    whole = LogHistogram(40)
+    whole.add(x.T)
+    halves = [LogHistogram(40), LogHistogram(40)]
+    halves[0].add(x[:, :500].T)
+    halves[1].add(x[:, 500:].T)
+    halves[0].merge(halves[1])
+    for name in ("pos", "neg", "zero", "lo", "hi", "count"):
+        assert np.array_equal(getattr(whole, name), getattr(halves[0], name)), name
+    qs = np.array([0.0, 0.05, 0.5, 0.95, 1.0])
+    exact = np.quantile(x, qs, axis=1, method="lower")
+    got = whole.quantiles(qs)
+    small = np.abs(exact) <= whole.tiny
+    assert np.all(got[small] == 0.0)
+    clamped = np.abs(exact) > whole.upper[-1]
+    ok = ~small & ~clamped
+    assert np.all(np.abs(got[ok] - exact[ok]) <= whole.accuracy * np.abs(exact[ok]) * (1 + 1e-9))
+
+
+def test_streamed_ensembles_do_not_depend_on_chunks_or_workers_and_match_kept():
+    from simulator.analysis import Design, UncertaintyGroup, distribution_from_dict, run_ensemble
+
+    model = quiet_load("england")
+    D = distribution_from_dict
+    groups = [
+        UncertaintyGroup("success", "success", D({"type": "pert", "low": 0.8, "mode": 1, "high": 1.2})),
+        UncertaintyGroup("decay", "decay", D({"type": "uniform", "low": 0.8, "high": 1.2})),
+    ]
+    design = Design(model.spec, groups)
+    kw = dict(members=700, seed=2, dt=1.0, months=24)
+    runs = [
+        run_ensemble(model, design, keep_members=False, block_size=256, chunk_size=c, workers=w, **kw)
+        for c, w in ((256, 1), (40, 2), (97, 2))
+    ]
+    kept = run_ensemble(model, design, keep_members=True, **kw)
+    for v in runs[0].summary.data_vars:
+        a = runs[0].summary[v].to_numpy()
+        for other in runs[1:]:
+            assert np.array_equal(a, other.summary[v].to_numpy()), v
+        exact = kept.summary[v].to_numpy()
+        # means and sds from exact sums; quantiles within the sketch's 0.5% relative accuracy
+        np.testing.assert_allclose(a[:2], exact[:2], rtol=1e-9, atol=1e-9)
+        big = np.abs(exact[2:]) > 1e-3
+        # (kept quantiles interpolate between members: 0.5% plus the gap between neighbours)
+        assert np.all(np.abs(a[2:][big] - exact[2:][big]) <= 0.011 * np.abs(exact[2:][big])), v

@@ -166,15 +166,22 @@ def _streamed(
     m: int,
     accuracy: float,
 ) -> Block:
-    """Fill a streamed block with sums of its members and their quantile sketch."""
-    scalars = {k: sstore[k] for k in scalar_names(outputs)}
-    for k, a in {**store, **scalars}.items():
-        mean = a.mean(axis=-1)
-        blk.means[k] = mean
-        blk.m2[k] = np.square(a - mean[..., None]).sum(axis=-1)
-    series = np.concatenate([a.reshape(-1, m) for a in (*store.values(), *scalars.values())], axis=0)
-    blk.sketch = LogHistogram(series.shape[0], accuracy=accuracy)
-    blk.sketch.add(series.T)
+    """Fill a streamed block with its members' means, squared deviations and quantile sketch.
+
+    One compiled pass per series row (members contiguous in the block's storage)
+    takes the row's mean, its sum of squared deviations and its sketch counts
+    (:meth:`LogHistogram.tally`); nothing is copied or sorted.
+    """
+    arrays = {**store, **{k: sstore[k] for k in scalar_names(outputs)}}
+    blk.sketch = LogHistogram(sum(a.size // max(m, 1) for a in arrays.values()), accuracy=accuracy)
+    first = 0
+    for k, a in arrays.items():
+        rows = a.reshape(-1, m)  # a view of the member-last storage
+        mean, m2 = np.empty(rows.shape[0]), np.empty(rows.shape[0])
+        blk.sketch.tally(rows, first, mean, m2)
+        blk.means[k], blk.m2[k] = mean.reshape(a.shape[:-1]), m2.reshape(a.shape[:-1])
+        first += rows.shape[0]
+    blk.sketch.count = m
     return blk
 
 
