@@ -2,8 +2,9 @@
 
 Checked: with every multiplier 1 the sum over strata equals the unstratified model (surge,
 capacity, network and imported Vensim models); each stratum holds its share of the people; a
-multiplier on one stratum changes only that stratum's flows (before anyone re-enters a shared
-queue); the shipped England models carry their sourced numbers; bad declarations name their place.
+multiplier on one stratum changes only that stratum's flows (before shared capacity is re-shared;
+capacity models in detail: tests/test_capacity_strata.py); the shipped England models carry their
+sourced numbers; bad declarations name their place.
 """
 
 from __future__ import annotations
@@ -76,14 +77,6 @@ def test_unit_multipliers_reproduce_the_capacity_model():
     plain = load_model("england-capacity")
     names = ["g2c_pcnt", "treat_pcnt", "success", "months"]
     _compare_sum(plain, with_strata(plain, [_decl(_units(names))]))
-
-
-@pytest.mark.parametrize("param", ["escalation_rate", "dropout_rate", "capacity_scale"])
-def test_a_multiplier_only_the_shared_queue_reads_is_an_error(param):
-    # the capacity model's waiting list is one queue per service: its escalation and drop-out
-    # hazards are computed for everyone waiting, so a stratum's own rate would change nothing
-    with pytest.raises(InputError, match=f"multipliers on '{param}' would change nothing"):
-        with_strata(load_model("england-capacity"), [_decl(_units([param]))])
 
 
 def test_unit_multipliers_reproduce_a_network_model():

@@ -208,10 +208,14 @@ def equity(scenario, by, metrics, reference, members, seed, output, plot_file, p
         **settings,
     )
     _print(res, name)
-    if model.spec.meta.get("capacity") and not any(METRICS[k].domain == "experience" for k in res.metrics):
+    if (
+        model.spec.meta.get("capacity")
+        and not metrics
+        and not any(METRICS[k].domain == "experience" for k in res.metrics)
+    ):
         click.echo(
-            "\nexperience (waits, drop-outs, escalations) is not reported by stratum: this model's waiting lists are "
-            "shared by every stratum (one queue per service)"
+            "\nexperience (waits, drop-outs, escalations) is not reported by stratum: this model does not give "
+            "its waiting lists by stratum"
         )
     if output:
         _write(res, output)

@@ -96,13 +96,14 @@ def equity_outputs(model: Model, dim: str) -> tuple[OutputDef, ...]:
     -------
     tuple of OutputDef
         One per quantity of :data:`EQUITY_QUANTITIES` the model gives by stratum (quantities
-        pooled across strata, such as a capacity model's shared waiting lists, are left out).
+        pooled across strata, such as a model's shared capacity, are left out; a capacity
+        model's waiting lists, drop-outs and escalations come by stratum).
     """
     cm = model.compiled
     recordable = set(cm.recordable)
 
     def by_stratum(variables: Sequence[str]) -> bool:
-        # pooled quantities (one capacity queue per service for every stratum) have no stratum dimension
+        # pooled quantities (e.g. a service's capacity, shared by every stratum) have no stratum dimension
         return bool(variables) and all(v in recordable and dim in cm.space_of(v).dims for v in variables)
 
     outs = {o.name: o for o in model.ensemble_outputs() if not o.ratio}

@@ -110,7 +110,8 @@ class Rewriter:
         return e, False
 
     def _call(self, e: Call) -> tuple[Expr, bool]:
-        pooling = e.fn in AGGREGATES and e.over is not None and bool(self.pool & set(e.over))
+        # an aggregate over a pooled dimension, or over the stratum itself (a model's own form)
+        pooling = e.fn in AGGREGATES and e.over is not None and bool((self.pool | {self.dim}) & set(e.over))
         mode = self._base_mode
         if pooling:  # a pooled aggregate's argument keeps its strata; they are summed here
             self._base_mode = False
@@ -121,11 +122,12 @@ class Rewriter:
             args = [self._go(a) for a in e.args]
         self._base_mode = mode
         over = e.over
-        if e.fn in AGGREGATES:
-            if over is None:  # over every dimension, strata included
+        if e.fn in AGGREGATES and over is not None:  # (min/max of several terms: element by element)
+            if not over:  # over every dimension, strata included
                 carried = False
             elif carried and pooling:
-                over, carried = (*over, self.dim), False
+                over = over if self.dim in over else (*over, self.dim)
+                carried = False
         return Call(e.fn, tuple(a for a, _ in args), over), carried
 
 

@@ -12,13 +12,19 @@
   to the unstratified model's people;
 * each named parameter gains ``D`` and is multiplied by its category's multiplier;
 * a sum (or other aggregate) over a pooled dimension (``group`` by default) of
-  something that carries ``D`` also sums over ``D``: people of every stratum share
-  a service's capacity, so capacity models stay one queue per service;
+  something that carries ``D`` also sums over ``D``;
 * derived values that depend on anything stratified gain ``D``.
+
+A model can say more in its metadata (:mod:`simulator.core._strata_forms`): a
+capacity model divides its wait bands and background lists too, pools nothing
+over groups, and computes its capacity sharing by its own formulas (a waiting
+list per service and stratum, the capacity shared).
 
 With every multiplier 1 the model is linear in the shares, so the sum over
 strata equals the unstratified model (to rounding) for models whose only
-non-linear terms act on pooled sums, as the surge and capacity models' do.
+non-linear terms act on pooled sums, as the surge model's do; a capacity model's
+per-stratum waiting lists add up to its single lists when every group has the same
+shares (see :mod:`simulator.surge._capacity_strata`).
 """
 
 from __future__ import annotations
@@ -39,6 +45,16 @@ from simulator.core._strata import (
     Stratifier,
     StratumMultiplier,
     decl_problems,
+)
+from simulator.core._strata_forms import (
+    extra_stocks,
+    leaving_problems,
+    params_divide,
+    pool_dims,
+    shared_problems,
+    split_auxes,
+    with_forms,
+    without_effect,
 )
 from simulator.core._strata_rewrite import BASE_SUFFIX, Rewriter, renamed
 
@@ -138,6 +154,8 @@ class _Plan:
     def __init__(self, spec: ModelSpec, d: StrataDecl):
         has_groups = d.group_dim in spec.dims
         self.stocks = {s.name for s in spec.stocks if not has_groups or d.group_dim in s.space.dims}
+        self.stocks |= extra_stocks(spec)
+        self.split = split_auxes(spec)
         self.flows = _stratified_flows(spec, self.stocks)
         self.params = {m.param for m in (*d.multipliers, *_targets(d))}
         state = {s.name for s in spec.stocks} | {f.name for f in spec.flows}
@@ -152,13 +170,17 @@ class _Plan:
             )
             - self.params
         )
-        pool = set(d.pool_over if d.pool_over is not None else ((d.group_dim,) if has_groups else ()))
+        pool = pool_dims(spec, d, has_groups)
         base = self.params | self.derived
         self.rw = Rewriter(d.name, pool, self.stocks | self.flows | base, base)
         # state auxes carrying the stratum through stratified stocks and flows (not pooled)
         state_auxes = [a for a in spec.auxes if a.name in state]
         seed = self.stocks | self.flows
-        self.strat_state = _closure(state_auxes, set(seed), lambda a, names: self.rw.carries(a.expr, names))
+        self.people = _closure(state_auxes, set(seed), lambda a, names: self.rw.carries(a.expr, names))
+        self.strat_state = self.people
+        if params_divide(spec):  # state values reading a multiplied value are the stratum's own
+            seed |= base
+            self.strat_state = _closure(state_auxes, seed, lambda a, names: self.rw.carries(a.expr, names))
         self.copied = self.derived
         self.rw.carriers = self.strat_state | base
 
@@ -241,7 +263,7 @@ def _split_terms(e: Expr, share: Ref, plan: _Plan) -> Expr:
         return Binary(e.op, _split_terms(e.a, share, plan), _split_terms(e.b, share, plan))
     if isinstance(e, Unary) and e.op == "-":
         return Unary("-", _split_terms(e.a, share, plan))
-    if plan.rw.carries(e, plan.strat_state):
+    if plan.rw.carries(e, plan.people):
         return e
     return Binary("*", e, share)
 
@@ -251,6 +273,8 @@ def _auxes(spec: ModelSpec, d: StrataDecl, plan: _Plan) -> tuple[Aux, ...]:
     for a in spec.auxes:
         if plan.stratified(a.name):
             expr = plan.rw.rewrite(a.expr)[0]
+            if a.name in plan.split and a.space is not None:
+                expr = _split_terms(expr, _share_ref(d, a.space.dims), plan)
             space = None if a.space is None else _times(a.space, d.name, d.categories)
             out.append(replace(a, expr=expr, space=space))
         else:
@@ -309,7 +333,8 @@ def stratify(spec: ModelSpec, d: StrataDecl) -> ModelSpec:
     StrataError
         Listing every problem of the declaration (with its place).
     """
-    problems = decl_problems(d, spec)
+    spec = with_forms(spec, d)
+    problems = decl_problems(d, spec) + shared_problems(spec, d)
     pieces: tuple = (*spec.params, *spec.stocks, *spec.flows, *spec.auxes, *spec.series, *spec.outputs)
     taken = {x.name for x in pieces}
     for nm in (f"{d.name}_share", f"{d.name}_share_all"):
@@ -329,35 +354,10 @@ def stratify(spec: ModelSpec, d: StrataDecl) -> ModelSpec:
         outputs=_outputs(spec, plan),
         meta=_meta(spec, d, people),
     )
-    unused = _without_effect(out, d)
+    unused = without_effect(out, d) + leaving_problems(out, d)
     if unused:
         raise StrataError(unused)
     return out
-
-
-def _without_effect(spec: ModelSpec, d: StrataDecl) -> list[StrataProblem]:
-    """Multipliers on parameters that only unstratified parts of the model read (they would change nothing)."""
-    used: set[str] = set()
-    todo = [r for f in spec.flows for r in refs(f.rate)] + [r for o in spec.outputs for r in refs(o.expr)]
-    todo += [r for s in spec.stocks if not isinstance(s.initial, int | float) for r in refs(s.initial)]
-    auxes = {a.name: a for a in spec.auxes}
-    while todo:
-        name = todo.pop()
-        if name not in used:
-            used.add(name)
-            if name in auxes:
-                todo.extend(refs(auxes[name].expr))
-    return [
-        StrataProblem(
-            d.name,
-            f"multipliers[{i}].parameter",
-            f"the multipliers on {m.param!r} would change nothing: only parts of the model that are not "
-            f"divided by {d.name} use it (e.g. a capacity model's shared waiting-list queue)",
-            "a parameter of the stratified stocks and flows",
-        )
-        for i, m in enumerate(d.multipliers)
-        if m.param not in used
-    ]
 
 
 def stratify_all(spec: ModelSpec, decls: Sequence[StrataDecl]) -> ModelSpec:

@@ -53,6 +53,7 @@ from simulator.surge._capacity_limit import (
     capacity_steps,
     default_capacity,
 )
+from simulator.surge._capacity_strata import strata_meta
 from simulator.surge._capacity_waiting import waiting_chain
 from simulator.surge._surge_flows import contacts_output, new_treatment_flow, surge_flows, surge_stocks
 from simulator.surge._surge_parts import SURGE_RECORD, SurgeSpaces, common_meta, surge_parts
@@ -225,6 +226,7 @@ def _meta(lay: CapacityLayout, steps: CapacitySteps, recordable: set[str]) -> di
         "shadow_stocks": ("wait_band",),
         "max_dt": min([w for w in lay.widths if w > 0], default=None),
         "record": tuple(n for n in RECORD if n in recordable),
+        **strata_meta(lay),
         **common_meta(),
     }
 
