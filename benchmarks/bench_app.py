@@ -4,6 +4,8 @@ Prints ``name: value unit`` lines:
 
 - ``app_first_page_ready``: from starting ``upstream app england`` to the Model page showing
   the model in the browser (target <= 3 s);
+- ``app_first_chart_shown``: the same start to the group's referral chart shown (the first
+  run and the first figure follow the page, in the session's second flush);
 - ``app_rerun_after_slider``: moving the "% of the group at risk" slider to the group's
   referral chart showing the new run (edit, rebuild, deterministic England run, figure,
   browser), median of several moves (target <= 300 ms);
@@ -62,7 +64,7 @@ def wait_change(page, output_id: str, before: str, timeout: float = 60.0) -> Non
     )
 
 
-def first_page(page, port: int) -> tuple[subprocess.Popen, float]:
+def first_page(page, port: int) -> tuple[subprocess.Popen, float, float]:
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "simulator.cli", "app", "england", "--port", str(port)],
@@ -80,7 +82,9 @@ def first_page(page, port: int) -> tuple[subprocess.Popen, float]:
             time.sleep(0.02)
     page.goto(url)
     page.wait_for_selector("#m-status:has-text('England')")
-    return proc, time.perf_counter() - t0
+    ready = time.perf_counter() - t0
+    page.locator("#m_group_plot img").wait_for()
+    return proc, ready, time.perf_counter() - t0
 
 
 def slider_reruns(page, moves: int = 7) -> list[float]:
@@ -126,9 +130,10 @@ def main() -> None:
         )
         ctx.set_default_timeout(120_000)
         page = ctx.new_page()
-        proc, ready = first_page(page, free_port())
+        proc, ready, chart = first_page(page, free_port())
         try:
             print(f"app_first_page_ready: {ready:.2f} s")
+            print(f"app_first_chart_shown: {chart:.2f} s")
             reruns = slider_reruns(page)
             print(f"app_rerun_after_slider: {1000 * statistics.median(reruns):.0f} ms")
             print(f"app_rerun_after_slider_max: {1000 * max(reruns):.0f} ms")

@@ -245,11 +245,20 @@ def test_ensemble_design_and_band(england):
     mc = builtin_model("mersey-care")
     d2, note2 = ensemble_design(mc)
     assert d2.groups and ("evidence" in note2 or "illustrative" in note2)
-    res = run_members(england, 200)
+    told: list[tuple[int, int]] = []
+    res = run_members(england, 200, progress=lambda d, t: told.append((d, t)))
+    assert told[0] == (0, 200) and told[-1] == (200, 200)  # the page's "members done / total"
+    assert [d for d, _ in told] == sorted({d for d, _ in told})
     b = band_summary(res, "IAPT")
     assert b["p5"] < b["p50"] < b["p95"]
     totals = res.members["referrals"].sel(service="IAPT").sum("time").to_numpy()
     assert b["p5"] == pytest.approx(np.quantile(totals, 0.05), rel=0.02)
+
+
+def test_progress_words_say_members_done_of_all():
+    from simulator.app._page_results import _progress_words
+
+    assert _progress_words(384, 1000, 2.4) == "Running the ensemble: 384 / 1,000 members done (2 s so far)"
 
 
 def test_capacity_services_only_for_capacity_models(england):
@@ -342,3 +351,43 @@ def test_upload_size_is_refused_when_announced():
     assert size_refusal([1000, UPLOAD_LIMIT_BYTES]) is None
     msg = size_refusal([UPLOAD_LIMIT_BYTES + 1024**2])
     assert msg is not None and "21.0 MB" in msg and "20 MB" in msg
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda m: edit_group(m, "Children & young people", pcnt=37.5),
+        lambda m: edit_group(m, "Children & young people", size=1_234_567),
+        lambda m: set_condition_rate(m, "Children & young people", "Anxiety", 0.0),
+        lambda m: set_split(m, *_first_path(m), 3.5),
+        lambda m: edit_service(m, "IAPT", {"treat_pcnt": 0.5, "months": 7, "decay": 0.2}),
+    ],
+)
+def test_value_edits_keep_the_compiled_model_and_run_as_a_rebuilt_one(england, edit):
+    from simulator.surge._surge_model import surge_model
+
+    fast = edit(england)
+    assert fast.compiled.transfers is england.compiled.transfers  # arrays and nodes reused, not recompiled
+    rebuilt = surge_model(fast.tables)  # the same tables built and compiled from scratch
+    for p, q in zip(fast.spec.params, rebuilt.spec.params, strict=True):
+        assert p.name == q.name and np.array_equal(p.values, q.values)
+    a, b = simulate(fast), simulate(rebuilt)
+    assert not a.equals(simulate(england))  # the edit changed the run
+    for v in b.data_vars:
+        np.testing.assert_array_equal(a[v].to_numpy(), b[v].to_numpy())
+
+
+def _first_path(m):
+    p = m.tables.paths().iloc[0]
+    return str(p["group"]), str(p["condition"]), str(p["treatment"])
+
+
+def test_curve_edits_and_capacity_models_are_rebuilt(england):
+    cap = builtin_model("england-capacity")
+    _ = cap.compiled
+    g = str(cap.tables.groups["group"].iloc[0])
+    assert edit_group(cap, g, pcnt=12.0).compiled.transfers is not cap.compiled.transfers
+    _ = england.compiled
+    other = next(c for c in england.tables.curves.columns if c != england.tables.groups["curve"].iloc[0])
+    g = str(england.tables.groups["group"].iloc[0])
+    assert edit_group(england, g, curve=other).compiled.transfers is not england.compiled.transfers

@@ -7,12 +7,11 @@ results, temporary folder); the folder is removed when the session ends.
 
 from __future__ import annotations
 
-import logging
 import os
-import threading
 import warnings
+from concurrent.futures import Future, ThreadPoolExecutor
 
-from shiny import App, reactive, ui
+from shiny import App, reactive, req, ui
 
 import simulator.app._page_calibration as _page_calibration
 import simulator.app._page_capacity as _page_capacity
@@ -38,8 +37,6 @@ PAGES = (
     _page_inequalities,
     _page_downloads,
 )
-
-_log = logging.getLogger(__name__)
 
 #: sliders send their value 80 ms after the last move instead of Shiny's 250 ms (a deterministic
 #: rerun takes about a tenth of a second, so the chart can follow the hand); set before Shiny binds
@@ -71,21 +68,44 @@ def app_ui():
     )
 
 
-def _warm_up(model, done: threading.Event) -> None:
-    """Run the model once and load the figure library while the first browser connects.
+def _no_name_inference() -> None:
+    """Stop Shiny guessing each reactive value's variable name from the call stack.
 
-    The first run of a process imports the integrator's pieces (and compiles them where a
-    compiler is used); done here, the first page does not wait for it.
+    Shiny 1.x names every ``reactive.Value`` made without ``name=`` (its own extended
+    tasks' and data grids' too) for OpenTelemetry spans, by calling ``inspect.stack()``,
+    which reads the source of every frame of the server's deep async stack: profiled
+    with py-spy, about 2.5 s of the first page on the shared 2-core machine, for names
+    this app never exports.  Values keep ``None`` as their name; nothing else changes.
+    Guarded: a Shiny without that method is left alone.
     """
-    try:
-        simulate(model)
-        from simulator.app._app_figures import group_figure  # matplotlib, the figures' plumbing
+    if callable(getattr(reactive.Value, "_try_infer_name", None)):
+        reactive.Value._try_infer_name = lambda self: None  # type: ignore[method-assign]
 
-        _ = group_figure
-    except Exception:  # a failed warm-up only loses time; the session reports real errors
-        _log.exception("warm-up run failed")
-    finally:
-        done.set()
+
+def first_page_then_runs() -> reactive.Value[bool]:
+    """A flag that turns ``True`` in the flush after the session's first page went out.
+
+    The first flush sends the page with the model named and its inputs filled, without a run
+    or a figure; the flag then turns, and the run and the charts follow in the next flush (a
+    timer flush, as :func:`shiny.reactive.invalidate_later` gives).  So the page is ready
+    before the first run imports the integrator's pieces and matplotlib.
+
+    Returns
+    -------
+    shiny.reactive.Value of bool
+    """
+    served = reactive.value(False)
+    passes = [0]
+
+    @reactive.effect
+    def _turn():
+        passes[0] += 1
+        if passes[0] == 1:
+            reactive.invalidate_later(0.01)  # once the first page is sent
+        else:
+            served.set(True)
+
+    return served
 
 
 def create_app(model: str = "england"):
@@ -107,22 +127,29 @@ def create_app(model: str = "england"):
     # from it is unsafe, and two sessions' ensembles would share the forked workers' job slot,
     # so chunks run on threads in this process (simulator.core._workers reads this at each run)
     os.environ.setdefault("UPSTREAM_PARALLEL", "threads")
+    _no_name_inference()
     # Shiny draws figures with the tight layout whatever they ask for, and says so each time
     warnings.filterwarnings("ignore", message=".*layout engine is not compatible with shiny.*")
 
-    first = builtin_model(model) if model in BUILTINS else load_model(model)
+    if model in BUILTINS:
+        # read beside the server's start and the browser's first request (a built-in model is
+        # known to be valid); the first session waits for it
+        pool = ThreadPoolExecutor(1, thread_name_prefix="upstream-load")
+        loading = pool.submit(builtin_model, model)
+        pool.shutdown(wait=False)  # the reading goes on; the thread ends with it
+    else:  # a file's problems are the command's to report, before anything is served
+        loading = Future()
+        loading.set_result(load_model(model))
     label = f"built-in model {model}" if model in BUILTINS else f"file {model}"
 
-    warmed = threading.Event()
-    threading.Thread(target=_warm_up, args=(first, warmed), daemon=True, name="upstream-warm-up").start()
-
     def server(input, output, session):
-        st = AppState(first, label)
+        st = AppState(loading.result(), label)
         session.on_ended(st.files.cleanup)
+        st.served = first_page_then_runs()
 
         @reactive.calc
         def run():
-            warmed.wait(120)  # a first run beside the warm-up's would only slow both down
+            req(st.served())  # outputs needing a run wait (silently) for the page's second flush
             return simulate(st.model())
 
         _page_model.server(input, output, session, st, run)

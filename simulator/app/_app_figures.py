@@ -10,11 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import xarray as xr
+from matplotlib.layout_engine import LayoutEngine
 
 from simulator.report._figures import CYCLE, GREYS, date_ticks, finish, new_figure, thousands, time_axis
 from simulator.surge._surge_model import SurgeModel
 
-__all__ = ["curve_figure", "group_figure", "service_figure", "service_series", "surge_by"]
+__all__ = ["FixedMargins", "curve_figure", "group_figure", "service_figure", "service_series", "surge_by"]
 
 
 def service_series(ds: xr.Dataset, service: str) -> pd.DataFrame:
@@ -106,6 +107,37 @@ def service_figure(ds: xr.Dataset, service: str):
     return fig
 
 
+class FixedMargins(LayoutEngine):
+    """Margins in inches, kept whatever size the page draws a figure at (a matplotlib layout engine).
+
+    Shiny sizes a figure to its box and lays out any figure without a compatible layout
+    engine with the tight layout, which measures every label first (about half the
+    drawing time of a small chart).  A chart redrawn on every slider move keeps fixed
+    margins instead: room for the axis labels and a two-line title.
+
+    Parameters
+    ----------
+    left, right, bottom, top
+        Margins (inches); at most 45% of the figure's width or height each.
+    """
+
+    _adjust_compatible = True  # what Shiny asks before it replaces a layout engine
+    _colorbar_gridspec = True
+
+    def __init__(self, left: float = 0.8, right: float = 0.15, bottom: float = 0.45, top: float = 0.5):
+        super().__init__()
+        self.margins = (left, right, bottom, top)
+
+    def execute(self, fig) -> None:
+        """Place the axes inside the margins at the figure's present size."""
+        w, h = fig.get_size_inches()
+        left, right, bottom, top = self.margins
+        fig.subplots_adjust(
+            left=min(0.45, left / w), right=max(0.55, 1 - right / w),
+            bottom=min(0.45, bottom / h), top=max(0.55, 1 - top / h),
+        )  # fmt: skip
+
+
 def curve_figure(model: SurgeModel, curve: str):
     """A scenario curve: the share of a group's at-risk people arriving each month.
 
@@ -156,6 +188,7 @@ def group_figure(ds: xr.Dataset, group: str):
     y = da.sum([d for d in da.dims if d != "time"]).to_numpy()
     x, xlabel = time_axis(ds)
     fig = new_figure(6.5, 2.4)
+    fig.set_layout_engine(FixedMargins())  # redrawn on every slider move: no layout pass
     ax = fig.subplots()
     ax.plot(x, y, color=CYCLE[0])
     ax.set_ylabel("referrals per month")

@@ -9,11 +9,14 @@ is rebuilt so the page can say at once what is wrong.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import pandas as pd
 
+from simulator.core._spec import Param
 from simulator.surge._curves import CurveError, generate
 from simulator.surge._surge_model import SurgeModel
+from simulator.surge._surge_parts import TREATMENT_PARAMS
 from simulator.surge._tables import SurgeTables
 from simulator.surge._tables_schema import MAX_MONTHS, MAX_PEOPLE
 
@@ -29,6 +32,7 @@ __all__ = [
     "rate_limit",
     "set_condition_rate",
     "set_split",
+    "with_values",
 ]
 
 #: the service parameters a planner edits: column -> (label with unit, low, high)
@@ -98,6 +102,42 @@ def _with(model: SurgeModel, **tables: pd.DataFrame) -> SurgeModel:
     return model.with_tables(SurgeTables(**{**t.__dict__, **tables}))
 
 
+def with_values(model: SurgeModel, **tables: pd.DataFrame) -> SurgeModel:
+    """The model with new parameter values only: its compiled index arrays are kept.
+
+    For edits that change numbers in the tables but no row and no curve (group size and
+    %, condition rates, splits, service parameters): every row keeps its place, so the
+    spec has the same stocks, flows and spaces and only its parameters' values differ.
+    The new model shares the compiled model's arrays and nodes with fresh defaults, so a
+    rerun after a slider move skips building and compiling the spec (the run takes the
+    parameters as values, as an ensemble's members do).  Capacity and stratified models
+    are rebuilt (:func:`_with`): their specs derive more from the tables.
+
+    Parameters
+    ----------
+    model
+        The current model.
+    **tables
+        Replaced tables with the same rows, in the same order, as the model's.
+
+    Returns
+    -------
+    SurgeModel
+        A model whose simulation equals the rebuilt model's.
+    """
+    t = model.tables
+    new_t = SurgeTables(**{**t.__dict__, **tables})
+    if t.has_capacity or t.meta.get("strata"):
+        return model.with_tables(new_t)
+    try:
+        params = tuple(_new_values(p, new_t, set(tables)) for p in model.spec.params)
+    except KeyError:  # rows changed after all: build it afresh
+        return model.with_tables(new_t)
+    spec = replace(model.spec, params=params)
+    compiled = replace(model.compiled, spec=spec, defaults={p.name: p.values[None, :] for p in params})
+    return replace(model, spec=spec, tables=new_t, _compiled=compiled)
+
+
 def _number(value: object, what: str, low: float, high: float) -> float:
     """``value`` as a float in ``[low, high]``, or :class:`EditError`."""
     try:
@@ -109,6 +149,29 @@ def _number(value: object, what: str, low: float, high: float) -> float:
     if not low <= v <= high:
         raise EditError(f"{what}: {v:g} is not allowed; allowed: a number from {low:g} to {high:g}")
     return v
+
+
+#: the tables a surge parameter's values come from: parameter -> (table, key columns, value column)
+_SOURCES = {
+    "size": ("groups", ("group",), "size"),
+    "pcnt": ("groups", ("group",), "pcnt"),
+    "g2c_pcnt": ("g2c", ("group", "condition"), "pcnt"),
+    "split": ("c2t", ("group", "condition", "treatment"), "split"),
+    **{name: ("treatments", ("treatment",), name) for name, *_ in TREATMENT_PARAMS},
+}
+
+
+def _new_values(p: Param, t: SurgeTables, changed: set[str]) -> Param:
+    """``p`` with its values read from the tables ``t`` if its table is among ``changed``."""
+    if p.name not in _SOURCES or _SOURCES[p.name][0] not in changed:
+        return p
+    table, keys, col = _SOURCES[p.name]
+    df = getattr(t, table)
+    index = pd.MultiIndex.from_frame(df[list(keys)].astype(object))
+    at = index.get_indexer(pd.MultiIndex.from_tuples(p.space.coords, names=list(keys)))
+    if (at < 0).any():
+        raise KeyError(f"{table} has no row for an element of {p.name}")
+    return replace(p, values=df[col].to_numpy(dtype=float)[at])
 
 
 def edit_group(
@@ -148,7 +211,9 @@ def edit_group(
             raise EditError(f"unknown curve {curve!r}; curves: {', '.join(model.tables.curves.columns)}")
         changed |= bool((g.loc[rows, "curve"] != curve).any())
         g.loc[rows, "curve"] = curve
-    return _with(model, groups=g) if changed else model
+    if not changed:
+        return model
+    return _with(model, groups=g) if curve is not None else with_values(model, groups=g)
 
 
 def define_curve(model: SurgeModel, name: str, definition: Mapping[str, object], group: str) -> SurgeModel:
@@ -246,7 +311,7 @@ def set_condition_rate(model: SurgeModel, group: str, condition: str, value: obj
             f"allowed: at most {limit:.6g} (1 minus the group's other rates)"
         )
     g2c.loc[rows, "pcnt"] = v
-    return _with(model, g2c=g2c)
+    return with_values(model, g2c=g2c)
 
 
 def set_split(model: SurgeModel, group: str, condition: str, service: str, value: object) -> SurgeModel:
@@ -274,7 +339,7 @@ def set_split(model: SurgeModel, group: str, condition: str, service: str, value
     if v == 0 and others <= 0:
         raise EditError(f"the splits of {group!r}, {condition!r} would sum to 0; allowed: a weight above 0")
     c2t.loc[rows, "split"] = v
-    return _with(model, c2t=c2t)
+    return with_values(model, c2t=c2t)
 
 
 def edit_service(model: SurgeModel, service: str, values: Mapping[str, object]) -> SurgeModel:
@@ -300,4 +365,4 @@ def edit_service(model: SurgeModel, service: str, values: Mapping[str, object]) 
     for col, value in values.items():
         label, low, high = SERVICE_FIELDS[col]
         t.loc[rows, col] = _number(value, label, low, high)
-    return _with(model, treatments=t)
+    return with_values(model, treatments=t)

@@ -7,7 +7,7 @@ apply with their button, and a refused edit says what is allowed.
 from __future__ import annotations
 
 import pandas as pd
-from shiny import reactive, render, ui
+from shiny import reactive, render, req, ui
 
 from simulator.app._edits import (
     GENERATOR_PARAMS,
@@ -346,12 +346,13 @@ def _outputs(input, output, st: AppState, problems) -> None:
 
     @render.plot(alt="The share of the group's at-risk people arriving each month, by the chosen curve")
     def m_curve_plot():
-        from simulator.app._app_figures import curve_figure
-
         st.curves_changed()  # redrawn when curves change, not on every edit
+        req(st.served())  # drawn after the first page went out (matplotlib is imported then)
         m = surge_now(st)
         if m is None or input.m_curve() not in m.tables.curves.columns:
             return None
+        from simulator.app._app_figures import curve_figure
+
         return curve_figure(m, input.m_curve())
 
 
@@ -360,12 +361,13 @@ def _group_effect(input, st: AppState, run) -> None:
 
     @render.plot(alt="Surge referrals from the chosen group per month, after the edits")
     def m_group_plot():
-        from simulator.app._app_figures import group_figure
-
         m, g = st.model(), input.m_group()
         if not isinstance(m, SurgeModel) or g not in set(m.tables.groups["group"]):
             return None
-        return group_figure(run(), g)
+        ds = run()  # waits (silently) for the first page to go out
+        from simulator.app._app_figures import group_figure
+
+        return group_figure(ds, g)
 
 
 def _downloads(st: AppState) -> None:

@@ -2,19 +2,19 @@
 
 The deterministic run follows every edit at once (England runs in tens of
 milliseconds); an ensemble runs in a background thread (an ExtendedTask), so the
-page, and every other session, keeps answering while it runs and shows how long
-it has been running.
+page, and every other session, keeps answering while it runs and shows how many
+members are done (Shiny's progress bar and a line in the sidebar).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from shiny import reactive, render, ui
 
-from simulator.app._app_figures import service_figure, surge_by
 from simulator.app._state import MEMBER_CAP, AppState, cap_members, ensemble_design
 from simulator.core._model import Model
 from simulator.surge._surge_model import SurgeModel
@@ -49,7 +49,9 @@ def services_of(model: Model) -> list[str]:
     return [str(s) for s in model.spec.dims.get("service", [])]
 
 
-def run_members(model: Model, members: int) -> EnsembleResult:
+def run_members(
+    model: Model, members: int, progress: Callable[[int, int], None] | None = None
+) -> EnsembleResult:
     """An ensemble of ``model`` with the app's design (:func:`~simulator.app._state.ensemble_design`).
 
     Parameters
@@ -58,6 +60,8 @@ def run_members(model: Model, members: int) -> EnsembleResult:
         The session's model.
     members
         Members (already capped).
+    progress
+        Told ``(members done, members)`` as chunks finish (called from the running thread).
 
     Returns
     -------
@@ -68,7 +72,13 @@ def run_members(model: Model, members: int) -> EnsembleResult:
 
     design, note = ensemble_design(model)
     return run_ensemble(
-        model, design, members=members, seed=ENSEMBLE_SEED, sampler="lhs", name=f"{model.name}: {note}"
+        model,
+        design,
+        members=members,
+        seed=ENSEMBLE_SEED,
+        sampler="lhs",
+        name=f"{model.name}: {note}",
+        progress=progress or False,
     )
 
 
@@ -125,7 +135,7 @@ def page():
 def server(input, output, session, st: AppState, run) -> None:
     """The page's behaviour; ``run`` is the session's deterministic run (a reactive calc)."""
     _deterministic(input, st, run)
-    _ensemble(input, st)
+    _ensemble(input, session, st)
 
 
 def _deterministic(input, st: AppState, run) -> None:
@@ -142,6 +152,8 @@ def _deterministic(input, st: AppState, run) -> None:
 
     @render.plot(alt="Referrals, caseload and contacts of the chosen service per month")
     def r_service_plot():
+        from simulator.app._app_figures import service_figure  # matplotlib, once a chart is drawn
+
         svc = input.r_service()
         if not svc or svc not in services_of(st.model()) or not isinstance(st.model(), SurgeModel):
             return None
@@ -149,6 +161,8 @@ def _deterministic(input, st: AppState, run) -> None:
 
     @render.data_frame
     def r_table():
+        from simulator.app._app_figures import surge_by
+
         if not isinstance(st.model(), SurgeModel):
             return None
         return render.DataGrid(surge_by(run(), input.r_table_by()), height="320px", width="100%")
@@ -162,21 +176,40 @@ def _deterministic(input, st: AppState, run) -> None:
         return render.DataGrid(surge_summary(run()).round(1), height="320px", width="100%")
 
 
-def _ensemble(input, st: AppState) -> None:
-    """The ensemble: run in a background thread, progress while it runs, then fan charts."""
+def _progress_words(done: int, total: int, seconds: float) -> str:
+    """What the page says while an ensemble runs: members done of all, and the time so far."""
+    return f"Running the ensemble: {done:,} / {total:,} members done ({seconds:.0f} s so far)"
+
+
+def _ensemble(input, session, st: AppState) -> None:
+    """The ensemble: run in a background thread, members done shown while it runs, then fan charts."""
     started: dict[str, float] = {}
     note: reactive.Value[str] = reactive.value("")
 
     @reactive.extended_task
     async def ensemble_task(model: Model, members: int) -> EnsembleResult:
-        return await asyncio.to_thread(run_members, model, members)
+        started["done"] = 0
+
+        def tick(done: int, total: int) -> None:  # the worker thread only writes a number
+            started["done"] = done
+
+        job = asyncio.ensure_future(asyncio.to_thread(run_members, model, members, tick))
+        with ui.Progress(min=0, max=max(members, 1), session=session) as bar:
+            while not job.done():
+                done = int(started.get("done", 0))
+                elapsed = time.monotonic() - started.get("t", time.monotonic())
+                bar.set(
+                    done, message="Ensemble", detail=f"{done:,} / {members:,} members done ({elapsed:.0f} s)"
+                )
+                await asyncio.wait({job}, timeout=0.25)
+        return job.result()
 
     @reactive.effect
     @reactive.event(input.r_run)
     def _start():
         members, msg = cap_members(input.r_members())
         note.set(msg or "")
-        started.update(t=time.monotonic(), members=members)
+        started.update(t=time.monotonic(), members=members, done=0)
         st.ensemble.set(None)
         ensemble_task(st.model(), members)
 
@@ -193,9 +226,10 @@ def _ensemble(input, st: AppState) -> None:
         parts = [ui.div(msg, class_="alert alert-warning", id="r-cap-message")] if msg else []
         if status == "running":
             reactive.invalidate_later(0.5)
+            done = int(started.get("done", 0))
             elapsed = time.monotonic() - started.get("t", time.monotonic())
-            parts.append(ui.p(f"Running {n:,} members: {elapsed:.0f} s so far", id="r-running"))
-            parts.append(ui.tags.progress(class_="w-100"))
+            parts.append(ui.p(_progress_words(done, n, elapsed), id="r-running"))
+            parts.append(ui.tags.progress(value=str(done), max=str(max(n, 1)), class_="w-100"))
         elif status == "error":
             parts.append(ui.div(f"The ensemble failed: {ensemble_task.error()}", class_="alert alert-danger"))
         elif status == "success":

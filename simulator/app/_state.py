@@ -220,6 +220,9 @@ class AppState:
         self.loaded: reactive.Value[int] = reactive.value(0)  # counts models loaded (not edits)
         self.curves_changed: reactive.Value[int] = reactive.value(0)  # counts edits of the curves
         self.packages: list[object] = []  # the packages of the comparison running or shown
+        # False until the session's first page went out (the app's server sets a flag that turns);
+        # runs and figures wait for it
+        self.served: reactive.Value[bool] = reactive.value(True)
 
     def set_model(self, model: Model, label: str) -> None:
         """Make ``model`` the session's model; earlier ensembles and comparisons no longer apply."""
