@@ -221,13 +221,17 @@ def equity(scenario, by, metrics, reference, members, seed, output, plot_file, p
         _write(res, output)
     if plot_file or plot_sii:
         from simulator.report._equity_plots import plot_gradient, plot_sii_over_time
-        from simulator.report._figures import save_figure, use_file_backend
+        from simulator.report._figures import MAX_PANELS, save_figure, use_file_backend
 
         use_file_backend()
+        shown = res.metrics[:MAX_PANELS]
+        if len(res.metrics) > MAX_PANELS:
+            left = ", ".join(res.metrics[MAX_PANELS:])
+            click.echo(f"plots show {MAX_PANELS} metrics, not {left} (choose with --metric)", err=True)
         if plot_file:
-            save_figure(plot_gradient(res), plot_file)
+            save_figure(plot_gradient(res, shown), plot_file)
         if plot_sii:
-            save_figure(plot_sii_over_time(res), plot_sii)
+            save_figure(plot_sii_over_time(res, shown), plot_sii)
     written = [f for f in (output, plot_file, plot_sii) if f]
     if written and not quiet:
         click.echo("wrote " + ", ".join(written), err=True)

@@ -161,5 +161,19 @@ def equity_section(res: Any, appraisal: Any = None) -> dict[str, Any]:
         "Inequality gaps",
         paragraphs=[para(how), para(f"Population by stratum: {res.meta.get('source', '')}", note=True)],
         tables=tables,
-        figures=[{"src": figure_uri(plot_gradient(res)), "caption": "Each stratum's rate per metric."}],
+        figures=[
+            {
+                "src": figure_uri(plot_gradient(res, keys)),
+                "caption": f"Each stratum's rate per metric: {domain}.",
+            }
+            for domain, keys in _by_domain(res.metrics)
+        ],
     )
+
+
+def _by_domain(metrics: list[str]) -> list[tuple[str, list[str]]]:
+    """The metrics in one chart per domain of *Advancing Mental Health Equality* (a chart holds 12 panels)."""
+    from simulator.analysis._equity_defs import DOMAINS, METRICS
+
+    parts = [(d, [k for k in metrics if METRICS[k].domain == d]) for d in DOMAINS]
+    return [(d, keys) for d, keys in parts if keys]
