@@ -377,7 +377,7 @@ def test_equity_command_refuses_bad_outputs_before_running(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_capacity_model_leaves_out_pooled_waiting_lists(tmp_path):
+def test_capacity_model_reports_experience_by_stratum(tmp_path):
     from click.testing import CliRunner
 
     from simulator.cli import main
@@ -386,5 +386,5 @@ def test_capacity_model_leaves_out_pooled_waiting_lists(tmp_path):
     path.write_text(path.read_text().replace("extends: england\n", "extends: england-capacity\n"))
     res = CliRunner().invoke(main, ["equity", str(path), "-q"])
     assert res.exit_code == 0, res.output
-    assert "referrals per 100,000" in res.output and "EXPERIENCE" not in res.output
-    assert "one queue per service" in res.output
+    assert "referrals per 100,000" in res.output and "EXPERIENCE" in res.output
+    assert "one queue per service" not in res.output
