@@ -376,3 +376,19 @@ def test_streamed_ensembles_do_not_depend_on_chunks_or_workers_and_match_kept():
         big = np.abs(exact[2:]) > 1e-3
         # (kept quantiles interpolate between members: 0.5% plus the gap between neighbours)
         assert np.all(np.abs(a[2:][big] - exact[2:][big]) <= 0.011 * np.abs(exact[2:][big])), v
+
+
+def test_chunk_scalars_month_by_month_equal_numpys_with_ties():
+    from simulator.analysis._ensemble_blocks import _scalars
+    from simulator.analysis._ensemble_stats import chunk_scalars
+
+    rng = np.random.default_rng(0)
+    times = np.arange(1.0, 37.0)
+    # members last in memory, as an ensemble stores them; small integers make ties in the peak
+    v = np.moveaxis(
+        np.ascontiguousarray(np.moveaxis(rng.integers(0, 5, (300, 36, 34)).astype(float), 0, -1)), -1, 0
+    )
+    got, ref = _scalars("x", v, times), chunk_scalars("x", v, times)
+    assert set(got) == set(ref)
+    for k in ref:
+        assert got[k].dtype == ref[k].dtype and np.array_equal(got[k], ref[k]), k

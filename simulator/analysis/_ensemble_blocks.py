@@ -152,10 +152,28 @@ def _combiner(
                 vals[o.name] = ratio(vals[o.ratio[0]], vals[o.ratio[1]], o.floor, empty=EMPTY_RATIO)
                 out[o.name][a:b] = vals[o.name]
         for o in outputs:
-            for k, v in chunk_scalars(o.name, vals[o.name], times).items():
+            for k, v in _scalars(o.name, vals[o.name], times).items():
                 scalars_out[k][a:b] = v.reshape(b - a, -1)
 
     return combine
+
+
+def _scalars(name: str, v: np.ndarray, times: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`chunk_scalars` of ``v`` ``(m, T, ...)``, its peak and peak month month by month.
+
+    The same values (the total is the same sum; the peak is exact; the peak month
+    the first at the peak), without copying members-last values to take an
+    ``argmax`` along months.
+    """
+    if v.ndim < 2 or v.shape[1] == 0:
+        return chunk_scalars(name, v, times)
+    peak = v[:, 0].copy()
+    when = np.full(peak.shape, times[0], dtype=np.result_type(times, float))
+    for t in range(1, v.shape[1]):
+        higher = v[:, t] > peak
+        np.copyto(peak, v[:, t], where=higher)
+        when[higher] = times[t]
+    return {f"{name}_total": v.sum(axis=1), f"{name}_peak": peak, f"{name}_peak_month": when}
 
 
 def _streamed(
