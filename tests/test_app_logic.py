@@ -391,3 +391,28 @@ def test_curve_edits_and_capacity_models_are_rebuilt(england):
     other = next(c for c in england.tables.curves.columns if c != england.tables.groups["curve"].iloc[0])
     g = str(england.tables.groups["group"].iloc[0])
     assert edit_group(england, g, curve=other).compiled.transfers is not england.compiled.transfers
+
+
+@pytest.mark.parametrize("size_px", [(650, 200), (420, 200), (1100, 260)])
+def test_group_chart_keeps_its_margins_and_every_word_inside(england, size_px):
+    import matplotlib
+
+    from simulator.app._app_figures import FixedMargins, group_figure
+
+    fig = group_figure(simulate(england), "Children & young people")
+    engine = fig.get_layout_engine()
+    assert isinstance(engine, FixedMargins) and engine.adjust_compatible  # Shiny keeps it (no tight layout)
+    fig.set_size_inches(size_px[0] / 96, size_px[1] / 96)
+    fig.set_dpi(96)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()  # as Shiny draws it: Agg at the box's size
+    fig.draw(renderer)
+    box = fig.bbox
+    texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text()]
+    assert len(texts) > 5  # title, axis label, tick labels
+    for t in texts:
+        e = t.get_window_extent(renderer)
+        assert box.x0 - 1 <= e.x0 and e.x1 <= box.x1 + 1 and box.y0 - 1 <= e.y0 and e.y1 <= box.y1 + 1, (
+            t.get_text()
+        )
