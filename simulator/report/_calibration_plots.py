@@ -36,7 +36,7 @@ def _unit(cal, name: str) -> str:
     if target is None:
         return "observed unit"
     if target.denominator:
-        return "share (0 to 1)"
+        return "percent" if getattr(target, "scale", 1.0) == 100 else "share (0 to 1)"
     return {"sum": "total over the period", "mean": "mean over the period"}.get(
         target.aggregate, "value at the period's end"
     )
