@@ -11,18 +11,21 @@ import signal
 import sys
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import xarray as xr
 
 from simulator._cli._strata_option import STRATA_KEY, strata_option
 from simulator.core._budget import Estimate, parse_memory
+from simulator.core._jit_backend import BACKENDS, default_backend, set_default_backend
 from simulator.core._model import Model
 from simulator.core._problems import InputError, Problem
-from simulator.core._run import BACKENDS, RunError, default_backend, set_default_backend, simulate
+from simulator.core._run_params import RunError
 from simulator.core._spec import SpecError
 from simulator.files._loading import load_model
+
+if TYPE_CHECKING:  # xarray only for annotations: the command line starts without it
+    import xarray as xr
 
 __all__ = [
     "EXIT_INPUT",
@@ -361,6 +364,8 @@ def simulate_model(
         raise CLIError("models run through PySD use PySD's Euler method; leave out --method")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        from simulator.core._run import simulate
+
         ds = simulate(
             m,
             dt=dt,

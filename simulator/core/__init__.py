@@ -8,47 +8,78 @@ Stage by stage: :mod:`~simulator.core._spaces` (labelled element sets),
 (labelled xarray results).  Nothing here knows about a particular model kind.
 """
 
-from ._compiler import CompiledModel, compile_spec
-from ._distributed import DaskUnavailable, dask_client
-from ._formulas import (
-    AGGREGATES,
-    Assemble,
-    Binary,
-    Call,
-    Expr,
-    FormulaError,
-    IfElse,
-    Num,
-    Ref,
-    Take,
-    Unary,
-    parse,
-    refs,
-)
-from ._kernel import RecordItem, integrate
-from ._kind import ModelKind
-from ._model import Model, compiled_model
-from ._outputs import OutputDef, ratio
-from ._problems import InputError, Problem, Problems
-from ._results import tidy, to_dataset
-from ._run import (
-    BACKENDS,
-    RunError,
-    default_backend,
-    make_record,
-    model_grid,
-    prepare_params,
-    run_arrays,
-    set_default_backend,
-    simulate,
-    time_grid,
-    use_backend,
-)
-from ._spaces import SCALAR, Space, SpaceError, aggregation_matrix, dense_space
-from ._spec import Aux, Flow, ModelSpec, Output, Param, Series, SpecError, Stock
-from ._strata import StrataDecl, Stratifier, StratumMultiplier
-from ._strata_transform import strata_of, stratify
-from ._workers import can_fork, is_shared, parallel_map, shared_empty
+from simulator._lazy import lazy_names
+
+#: public names, imported on first use (PEP 562) so that importing one module of this package
+#: (say the budget check of the command line) does not import xarray, pandas and the kernel:
+#: public name -> private module that defines it
+_LAZY = {
+    "AGGREGATES": "simulator.core._formulas",
+    "aggregation_matrix": "simulator.core._spaces",
+    "Assemble": "simulator.core._formulas",
+    "Aux": "simulator.core._spec",
+    "BACKENDS": "simulator.core._run",
+    "Binary": "simulator.core._formulas",
+    "Call": "simulator.core._formulas",
+    "can_fork": "simulator.core._workers",
+    "compile_spec": "simulator.core._compiler",
+    "compiled_model": "simulator.core._model",
+    "CompiledModel": "simulator.core._compiler",
+    "dask_client": "simulator.core._distributed",
+    "DaskUnavailable": "simulator.core._distributed",
+    "default_backend": "simulator.core._run",
+    "dense_space": "simulator.core._spaces",
+    "Expr": "simulator.core._formulas",
+    "Flow": "simulator.core._spec",
+    "FormulaError": "simulator.core._formulas",
+    "IfElse": "simulator.core._formulas",
+    "InputError": "simulator.core._problems",
+    "integrate": "simulator.core._kernel",
+    "is_shared": "simulator.core._workers",
+    "make_record": "simulator.core._run",
+    "Model": "simulator.core._model",
+    "model_grid": "simulator.core._run",
+    "ModelKind": "simulator.core._kind",
+    "ModelSpec": "simulator.core._spec",
+    "Num": "simulator.core._formulas",
+    "Output": "simulator.core._spec",
+    "OutputDef": "simulator.core._outputs",
+    "parallel_map": "simulator.core._workers",
+    "Param": "simulator.core._spec",
+    "parse": "simulator.core._formulas",
+    "prepare_params": "simulator.core._run",
+    "Problem": "simulator.core._problems",
+    "Problems": "simulator.core._problems",
+    "ratio": "simulator.core._outputs",
+    "RecordItem": "simulator.core._kernel",
+    "Ref": "simulator.core._formulas",
+    "refs": "simulator.core._formulas",
+    "run_arrays": "simulator.core._run",
+    "RunError": "simulator.core._run",
+    "SCALAR": "simulator.core._spaces",
+    "Series": "simulator.core._spec",
+    "set_default_backend": "simulator.core._run",
+    "shared_empty": "simulator.core._workers",
+    "simulate": "simulator.core._run",
+    "Space": "simulator.core._spaces",
+    "SpaceError": "simulator.core._spaces",
+    "SpecError": "simulator.core._spec",
+    "Stock": "simulator.core._spec",
+    "strata_of": "simulator.core._strata_transform",
+    "StrataDecl": "simulator.core._strata",
+    "Stratifier": "simulator.core._strata",
+    "stratify": "simulator.core._strata_transform",
+    "StratumMultiplier": "simulator.core._strata",
+    "Take": "simulator.core._formulas",
+    "tidy": "simulator.core._results",
+    "time_grid": "simulator.core._run",
+    "to_dataset": "simulator.core._results",
+    "Unary": "simulator.core._formulas",
+    "use_backend": "simulator.core._run",
+}
+
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 __all__ = [
     "AGGREGATES",
