@@ -20,17 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from browser import BROWSER_ARGS, CHROMIUM
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("UPSTREAM_ARTIFACTS", tempfile.gettempdir())) / "upstream-app-e2e"
 
@@ -38,7 +29,7 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/run installs it)"
+        not CHROMIUM.exists(), reason="Debian's chromium is not installed (.ci/run installs it)"
     ),
 ]
 
@@ -92,9 +83,9 @@ def browser_context(tmp_path_factory):
     with playwright_sync.sync_playwright() as p:
         ctx = p.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=CHROMIUM,
+            executable_path=str(CHROMIUM),
             headless=True,
-            args=ARGS,
+            args=BROWSER_ARGS,
             viewport={"width": 1400, "height": 1000},
             accept_downloads=True,
         )

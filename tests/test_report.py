@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
+from browser import BROWSER_ARGS, CHROMIUM, needs_chromium
 from click.testing import CliRunner
 
 from simulator.cli import main
@@ -21,16 +21,6 @@ EVIDENCE = ROOT / "scenarios" / "england-evidence.yaml"
 CAPACITY = ROOT / "scenarios" / "england-capacity.yaml"
 PACKAGES = ["upstream-mix", "downstream-capacity"]
 MEMBERS = 64
-CHROMIUM = Path("/usr/bin/chromium")
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 class Page(HTMLParser):
@@ -256,9 +246,7 @@ def test_report_command_bad_scenario_and_suffix(tmp_path):
     assert r.exit_code == 2 and "write the report as .html" in r.output
 
 
-@pytest.mark.skipif(
-    not CHROMIUM.exists() or shutil.which("chromium") is None, reason="needs /usr/bin/chromium"
-)
+@needs_chromium
 def test_report_opens_offline_and_prints_to_pdf_in_chromium(report, tmp_path):
     from playwright.sync_api import sync_playwright
 

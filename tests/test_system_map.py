@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
+from browser import BROWSER_ARGS, CHROMIUM, needs_chromium
 from click.testing import CliRunner
 
 from simulator import load_model, simulate
@@ -23,16 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TEACUP = ROOT / "tests" / "sd_test_models" / "samples" / "teacup" / "teacup.mdl"
 WAITING = ROOT / "models" / "examples" / "waiting-list.yaml"
 SIR = ROOT / "tests" / "sd_test_models" / "samples" / "SIR" / "SIR.mdl"
-CHROMIUM = Path("/usr/bin/chromium")
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -238,9 +228,7 @@ def test_map_command_refuses_other_formats(tmp_path):
     assert r.exit_code == 2 and "write the map as .html" in r.output
 
 
-@pytest.mark.skipif(
-    not CHROMIUM.exists() or shutil.which("chromium") is None, reason="needs /usr/bin/chromium"
-)
+@needs_chromium
 def test_clicking_a_service_in_chromium_shows_its_parameters(england_map, tmp_path):
     from playwright.sync_api import sync_playwright
 
