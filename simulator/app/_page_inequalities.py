@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from shiny import reactive, render, ui
 
 from simulator.app._state import MEMBER_CAP, AppState, cap_members, ensemble_design
+from simulator.app._widgets import task_status
 from simulator.core._model import Model
 
 if TYPE_CHECKING:  # the equity engine is imported when a run starts
@@ -111,15 +112,7 @@ def server(input, output, session, st: AppState) -> None:
 
     @render.ui
     def q_status():
-        s, m = task.status(), msg()
-        parts = [ui.div(m, class_="alert alert-warning")] if m else []
-        if s == "running":
-            parts.append(ui.tags.progress(class_="w-100"))
-        elif s == "error":
-            parts.append(ui.div(f"The run failed: {task.error()}", class_="alert alert-danger"))
-        elif s == "success":
-            parts.append(ui.p("Finished", id="q-done"))
-        return ui.div(*parts)
+        return task_status(task, msg(), failed="The run failed", done="Finished", done_id="q-done")
 
     @render.plot(alt="Rates per stratum with the fitted slope of inequality")
     def q_gradient():

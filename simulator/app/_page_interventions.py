@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from shiny import reactive, render, ui
 
 from simulator.app._state import MEMBER_CAP, AppState, cap_members, ensemble_design, library_dir
+from simulator.app._widgets import task_status
 from simulator.core._model import Model
 from simulator.core._problems import InputError
 
@@ -174,15 +175,9 @@ def server(input, output, session, st: AppState) -> None:
 
     @render.ui
     def i_status():
-        s, msg = task.status(), cap_msg()
-        parts = [ui.div(msg, class_="alert alert-warning")] if msg else []
-        if s == "running":
-            parts.append(ui.tags.progress(class_="w-100"))
-        elif s == "error":
-            parts.append(ui.div(f"The comparison failed: {task.error()}", class_="alert alert-danger"))
-        elif s == "success":
-            parts.append(ui.p("Comparison finished", id="i-done"))
-        return ui.div(*parts)
+        return task_status(
+            task, cap_msg(), failed="The comparison failed", done="Comparison finished", done_id="i-done"
+        )
 
     _figures(st)
 
