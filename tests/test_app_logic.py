@@ -288,8 +288,11 @@ def test_app_listens_on_localhost_by_default():
     assert host.default == "127.0.0.1" and port.default == 8050
 
 
-def test_create_app_refuses_a_missing_model_file(tmp_path):
+def test_create_app_refuses_a_missing_model_file(tmp_path, monkeypatch):
     from simulator.app._app import create_app
+
+    # create_app makes its process run ensembles on threads; restore the test process afterwards
+    monkeypatch.setenv("UPSTREAM_PARALLEL", "threads")
     from simulator.core._problems import InputError
 
     with pytest.raises(InputError):

@@ -25,7 +25,7 @@ from simulator.core._compiler import CompiledModel
 from simulator.core._jit_nodes import lower_node
 from simulator.core._jit_ops import Unsupported, stride
 from simulator.core._kernel_record import RecordItem
-from simulator.core._nodes import Node, SeriesNode, StockNode
+from simulator.core._nodes import Const, Node, ParamNode, SeriesNode, StockNode
 
 __all__ = ["Program", "Unsupported", "lower"]
 
@@ -131,12 +131,32 @@ class _Builder:
         if isinstance(nd, StockNode):
             slot = (nd.slice.start, nd.slice.stop - nd.slice.start)
         elif not nd.dynamic(self.varying):
-            slot = (self.new(width), width)
-            self.static.append((nd, slot[0], width))
+            slot = self._static(nd, width)
         else:
             slot = self._dynamic(nd, width)
         self.slots[nd] = slot
         return slot
+
+    def _static(self, nd: Node, width: int) -> tuple[int, int]:
+        """A value fixed for the run: computed by ops once per block when it varies by member.
+
+        Member-varying values computed from parameters run in the kernel, where each block's
+        members are (their ops run once: flagged 8, with no time-varying parameters in them),
+        so only the member parameters themselves are copied in; values shared by every member,
+        and constructs without ops, are evaluated by numpy once per chunk (static slots).
+        """
+        if isinstance(nd, ParamNode) and nd.name in self.member:
+            row, _ = self.param_slot(nd.name, width)
+            return row, width
+        if nd.params & self.member and not isinstance(nd, ParamNode | Const):
+            try:
+                return lower_node(self, nd, width)
+            except Unsupported:
+                # numpy evaluates it; ops already emitted for it are dropped (no bits, never run)
+                self.deps.pop(nd, None)
+        row = self.new(width)
+        self.static.append((nd, row, width))
+        return row, width
 
     def _dynamic(self, nd: Node, width: int) -> tuple[int, int]:
         return lower_node(self, nd, width)

@@ -192,11 +192,12 @@ def integrate_compiled(
     m, s = members, prog.s
     static: dict[int, np.ndarray] = {}
     ctx = Context(params, t0, static=static, varying=varying, dt=dt)
-    x0 = np.zeros((m, s))
-    for name, node in cm.initial.items():
-        x0[:, cm.slices[name]] = node.eval(ctx)
+    initial = [(cm.slices[name], node.eval(ctx)) for name, node in cm.initial.items()]
     values = [(row, w, node.eval(ctx)) for node, row, w in prog.static]
     values += [(row, w, params[name]) for name, row, w in prog.tables]
+    # values shared by every member go into a workspace once, member values into every block
+    shared = [(row, w, v) for row, w, v in values if np.shape(v)[0] == 1]
+    values = [(row, w, v) for row, w, v in values if np.shape(v)[0] != 1]
     u = np.zeros(max(prog.shared_size, 1))
     for node, off, width in prog.shared:
         u[off : off + width] = np.broadcast_to(node.eval(ctx), (1, width))[0]
@@ -224,15 +225,20 @@ def integrate_compiled(
     for a in range(0, m, blk):
         b = min(m, a + blk)
         if b - a not in buffers:
+            ws = np.zeros((prog.rows, b - a))
+            for row, width, v in shared:
+                ws[row : row + width] = _fill(v, width, 0, b - a)
             buffers[b - a] = (
-                np.zeros((prog.rows, b - a)),
+                ws,
                 np.zeros((max(len(sets), 1), max(prog.vparam_width, 1), b - a)),
                 np.empty(
                     (n_rep, max(prog.rec_width, 1), b - a) if last else (b - a, n_rep, max(prog.rec_width, 1))
                 ),
             )
         w, vp, rec = buffers[b - a]
-        w[:s] = x0[a:b].T
+        w[:s] = 0.0
+        for sl, v in initial:
+            w[sl] = _fill(v, sl.stop - sl.start, a, b)
         w[prog.d : prog.d + s] = 0.0
         for row, width, v in values:
             w[row : row + width] = _fill(v, width, a, b)

@@ -75,19 +75,21 @@ def compiled_program(
     varying: frozenset[str],
     params: Mapping[str, np.ndarray],
     method: str,
+    member: frozenset[str] | None = None,
 ) -> Any:
     """The compiled kernel's program for this run, or ``None`` (the reason kept for :func:`fallback_reason`).
 
     Parameters
     ----------
-    cm, record, varying, params, method
+    cm, record, varying, params, method, member
         As for :func:`integrate`.
 
     Returns
     -------
     Program or None
     """
-    member = frozenset(k for k, v in params.items() if v.shape[0] > 1)
+    if member is None:
+        member = frozenset(k for k, v in params.items() if v.shape[0] > 1)
     try:
         return program_for(cm, record, varying, member, method)
     except Unsupported as err:
@@ -187,6 +189,7 @@ def integrate(
     allow_matrix: bool = True,
     dest: Mapping[str, np.ndarray] | None = None,
     backend: str | None = "numpy",
+    member: frozenset[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """Integrate one chunk of ensemble members.
 
@@ -224,6 +227,10 @@ def integrate(
         or ``"numpy"`` (the reference, the default of this low-level entry point: the
         steppers' tests call it); ``None``: the process default
         (:mod:`simulator.core._jit_backend`), which ``run_arrays`` and ``simulate`` use.
+    member
+        Parameters with a member axis in the whole run (default: those of ``params``
+        with more than one row).  The caller decides for the whole run, so a chunk of
+        one member runs the same program, and gives the same numbers, as a larger one.
 
     Returns
     -------
@@ -232,7 +239,7 @@ def integrate(
         (stocks in people, flows in people per month); hidden items are left out.
     """
     if resolve_backend(backend) == "compiled":
-        prog = compiled_program(cm, record, varying, params, method)
+        prog = compiled_program(cm, record, varying, params, method, member)
         if prog is not None:
             res = integrate_compiled(
                 cm, prog, params, members=members, t0=t0, dt=dt, n_steps=n_steps,

@@ -126,12 +126,13 @@ def run_arrays(
         if not r.hidden and r.name not in out and after is None:
             out[r.name] = alloc((members, len(grid.report_steps), r.n_out))
     # the kernel is chosen for the whole run, so chunking never changes a result
+    member = frozenset(k for k, v in params.items() if v.shape[0] > 1)
     if allow_matrix is None:
-        allow_matrix = not any(v.shape[0] > 1 for v in params.values())
+        allow_matrix = not member
     # a caller's arrays in private memory are filled through shared copies
     target = {k: v if not processes or is_shared(v) else shared_empty(v.shape) for k, v in out.items()}
     one = _chunk_runner(
-        cm, params, grid, record, target, (method, backend), varying, param_at, allow_matrix, after
+        cm, params, grid, record, target, (method, backend, member), varying, param_at, allow_matrix, after
     )
     _run_all(one, bounds, chunk, target, n_workers, progress, processes)
     for k, v in target.items():
@@ -146,14 +147,14 @@ def _chunk_runner(
     grid: TimeGrid,
     record: Sequence[RecordItem],
     target: dict[str, np.ndarray],
-    how: tuple[str, str],
+    how: tuple[str, str, frozenset[str]],
     varying: frozenset[str],
     param_at: Callable[[Mapping[str, np.ndarray], float], Mapping[str, np.ndarray]] | None,
     allow_matrix: bool,
     after: Callable[[int, int, Mapping[str, np.ndarray]], None] | None,
 ) -> Callable[[tuple[int, int]], tuple[int, int]]:
-    """The job that runs members ``a .. b-1`` and records them into ``target`` (``how``: method, backend)."""
-    method, backend = how
+    """The job that runs members ``a .. b-1`` into ``target`` (``how``: method, backend, member parameters)."""
+    method, backend, member = how
 
     def one(ab: tuple[int, int]) -> tuple[int, int]:
         a, b = ab
@@ -175,6 +176,7 @@ def _chunk_runner(
             allow_matrix=allow_matrix,
             dest=views,
             backend=backend,
+            member=member,
         )
         check_recorded(cm, res, grid.report_times)  # a value that is not finite stops the run
         for k, v in res.items():
