@@ -54,15 +54,16 @@ h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
 i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 """
 
-#: run a command in a child process; print its exit status, output, seconds and peak memory (MB)
+#: run a command in a child process; print its exit status, output, CPU seconds and peak memory (MB)
+#: (CPU seconds, not wall time: a test machine busy with other tests stretches the wall clock, not the
+#: work a refusal does)
 MEASURE = textwrap.dedent(
     """
-    import json, resource, subprocess, sys, time
-    t = time.perf_counter()
+    import json, resource, subprocess, sys
     p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(json.dumps({"rc": p.returncode, "out": p.stdout + p.stderr,
-                      "seconds": time.perf_counter() - t, "mb": peak}))
+                      "cpu": ru.ru_utime + ru.ru_stime, "mb": ru.ru_maxrss / 1024}))
     """
 )
 
@@ -88,7 +89,7 @@ uncertainty:
 
 
 def measured(*args: str) -> dict:
-    """Run ``upstream ARGS`` in a fresh process: exit status, output, seconds and peak memory."""
+    """Run ``upstream ARGS`` in a fresh process: exit status, output, CPU seconds and peak memory."""
     cmd = [sys.executable, "-c", MEASURE, sys.executable, "-m", "simulator.cli", *args]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
@@ -111,8 +112,8 @@ def test_yaml_alias_bomb_is_refused_fast_and_small(tmp_path):
     assert bomb.stat().st_size < 600
     res = measured("validate", str(bomb))
     assert_clean_refusal(res, "too many aliases", "bomb.yaml")
-    # the interpreter with numpy, pandas and xarray takes most of it
-    assert res["seconds"] < 5 and res["mb"] < 200, res
+    # the interpreter with numpy, pandas and xarray takes most of it (about 1.5 CPU seconds)
+    assert res["cpu"] < 5 and res["mb"] < 200, res
 
 
 def test_yaml_limits_name_the_problem(monkeypatch):
@@ -150,13 +151,13 @@ def test_trillion_members_are_refused_fast_and_small(tmp_path):
     small.write_text(SCENARIO.format(members=2), encoding="utf-8")
     base = measured("sweep", str(small), "--quiet")
     assert base["rc"] == 0, base
-    assert res["seconds"] < 5 and res["mb"] < max(200, base["mb"] + 20), (res, base)
+    assert res["cpu"] < base["cpu"] + 3 and res["mb"] < max(200, base["mb"] + 20), (res, base)
 
 
 def test_tiny_dt_and_long_horizons_are_refused_fast():
     res = measured("run", "england", "--dt", "1e-9", "--quiet")
     assert_clean_refusal(res, "at most 1,000,000 steps", "use a larger dt")
-    assert res["seconds"] < 5, res
+    assert res["cpu"] < 5, res  # a billion steps would take hours
     r = CliRunner().invoke(main, ["run", "england", "--months", "2000000", "--quiet"])
     assert r.exit_code == 2 and "at most 1,000,000 steps" in r.output, r.output
     with pytest.raises(RunError, match="steps"):
