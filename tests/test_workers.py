@@ -135,3 +135,32 @@ def test_allocator_tuning_is_idempotent_and_can_be_turned_off():
     env = {**os.environ, "UPSTREAM_MALLOC": "default"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_first_chunk_runs_in_the_parent_so_workers_inherit_the_kernel():
+    """A fresh process's first forked ensemble leaves the compiled kernel in the parent.
+
+    Before, every fork's workers loaded it from disk themselves (about a second per ensemble,
+    every time: the parent never ran a chunk) and the parent never had it.
+    """
+    code = (
+        "import os, warnings; warnings.simplefilter('ignore')\n"
+        "import numpy as np\n"
+        "from simulator import load_model\n"
+        "from simulator.core import make_record, prepare_params, run_arrays, time_grid\n"
+        "from simulator.core._jit_kernel import run_block\n"
+        "cm = load_model('england').compiled\n"
+        "g = cm.defaults['g2c_pcnt'] * np.linspace(0.9, 1.1, 64)[:, None]\n"
+        "arrays, n = prepare_params(cm, {'g2c_pcnt': g})\n"
+        "grid, _ = time_grid(6, 1.0)\n"
+        "items, _ = make_record(cm)\n"
+        "pid = os.getpid()\n"
+        "ran = []\n"
+        "run_arrays(cm, arrays, n, grid, items, chunk_size=8, workers=2, backend='compiled',\n"
+        "           after=lambda a, b, v: ran.append(os.getpid()))\n"
+        "print(len(run_block.signatures), ran.count(pid))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    signatures, chunks_here = (int(v) for v in out.stdout.split()[-2:])
+    assert signatures >= 1, out.stdout  # the parent has the kernel for the next fork
+    assert chunks_here == 1, out.stdout  # one chunk here, the other seven in the workers

@@ -208,6 +208,14 @@ def _run_all(
     # one BLAS thread per worker: the small matrix products of a step only lose time to
     # BLAS's own threads, and chunks already run in parallel
     with _blas().limit(limits=1, user_api="blas"):
+        if processes:
+            # the first chunk runs here: what a run compiles or imports on first use (the compiled
+            # kernel, from numba's cache) is then inherited by the forked workers instead of being
+            # done again in each of them at every fork, and no worker starts inside a half-done import
+            one(bounds[0])
+            if progress:
+                progress(bounds[0][1] - bounds[0][0])
+            bounds = bounds[1:]
         if processes and member_last:
             per = max(1, min(-(-PAGE_MEMBERS // chunk), len(bounds) // (2 * n_workers)))
             jobs = [
