@@ -22,7 +22,13 @@ import numpy as np
 import pandas as pd
 
 from simulator.core._problems import Problems
-from simulator.surge._tables_parse import check_duplicates, check_known, row_ranges, table_frame, where
+from simulator.surge._tables_parse import (
+    check_duplicates,
+    check_known_column,
+    row_ranges,
+    table_frame,
+    where,
+)
 from simulator.surge._tables_schema import CURVE_SUM_TOLERANCE, NONNEG, SCHEMA, SHEETS, RawTable
 
 __all__ = ["TREATMENT", "check_required", "parse_required", "warn_services_without_demand"]
@@ -122,8 +128,7 @@ def _check_g2c(g2c: pd.DataFrame, gr: pd.DataFrame, problems: Problems) -> None:
     """g2c groups exist, each group's condition rates sum to at most 1, every group has conditions."""
     groups = list(gr["group"])
     gset = set(groups)
-    for i in range(len(g2c)):
-        check_known(problems, "g2c", g2c, i, "group", gset, "groups", "a group of the groups sheet")
+    check_known_column(problems, "g2c", g2c, "group", gset, "groups", "a group of the groups sheet")
     sums = g2c.groupby("group", sort=False)["pcnt"].sum()
     for g, s in sums.items():
         if s > 1.0 + 1e-9:
@@ -152,10 +157,12 @@ def _check_c2t_names(
 ) -> None:
     """Each c2t row's group, condition and treatment exist."""
     gset, tset, cond_g2c = set(gr["group"]), set(tr["treatment"]), set(g2c["condition"])
-    for i in range(len(c2t)):
-        check_known(problems, "c2t", c2t, i, "group", gset, "groups", "a group of the groups sheet")
-        check_known(problems, "c2t", c2t, i, "condition", cond_g2c, "g2c", "a condition of the g2c sheet")
-        check_known(problems, "c2t", c2t, i, "treatment", tset, "treatments", TREATMENT)
+    for column, known, sheet, allowed in (
+        ("group", gset, "groups", "a group of the groups sheet"),
+        ("condition", cond_g2c, "g2c", "a condition of the g2c sheet"),
+        ("treatment", tset, "treatments", TREATMENT),
+    ):
+        check_known_column(problems, "c2t", c2t, column, known, sheet, allowed)
 
 
 def _check_conditions_sent(c2t: pd.DataFrame, g2c: pd.DataFrame, problems: Problems) -> None:
@@ -227,8 +234,7 @@ def _warn_not_paths(not_paths: pd.DataFrame, problems: Problems) -> None:
 def _check_demand_services(de: pd.DataFrame, tr: pd.DataFrame, problems: Problems) -> None:
     """Every demand row's service is a treatment."""
     tset = set(tr["treatment"])
-    for i in range(len(de)):
-        check_known(problems, "demand", de, i, "service", tset, "treatments", TREATMENT)
+    check_known_column(problems, "demand", de, "service", tset, "treatments", TREATMENT)
 
 
 def check_required(
@@ -278,7 +284,8 @@ def warn_services_without_demand(frames: dict[str, pd.DataFrame], problems: Prob
     problems
         Where the warning is recorded.
     """
-    no_demand = [t for t in frames["treatments"]["treatment"] if t not in set(frames["demand"]["service"])]
+    with_demand = set(frames["demand"]["service"])
+    no_demand = [t for t in frames["treatments"]["treatment"] if t not in with_demand]
     if no_demand:
         problems.warn(
             "services with no demand rows (underlying demand shown as missing): " + ", ".join(no_demand),

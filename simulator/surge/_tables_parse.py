@@ -17,7 +17,16 @@ import pandas as pd
 from simulator.core._problems import Problems
 from simulator.surge._tables_schema import KEYS, ColumnType, RawTable
 
-__all__ = ["FormulaCell", "Where", "check_duplicates", "check_known", "row_ranges", "table_frame", "where"]
+__all__ = [
+    "FormulaCell",
+    "Where",
+    "check_duplicates",
+    "check_known",
+    "check_known_column",
+    "row_ranges",
+    "table_frame",
+    "where",
+]
 
 
 class FormulaCell(str):
@@ -278,6 +287,27 @@ def check_known(
         **where(df, i),
     )
     return False
+
+
+def check_known_column(
+    problems: Problems,
+    part: str,
+    df: pd.DataFrame,
+    column: str,
+    known: set[str],
+    sheet: str,
+    allowed: str | None,
+) -> None:
+    """:func:`check_known` for every row of ``column`` (the column read once, not cell by cell).
+
+    Parameters
+    ----------
+    problems, part, df, column, known, sheet, allowed
+        As for :func:`check_known`.
+    """
+    for i, v in enumerate(df[column].tolist()):
+        if v not in known:
+            check_known(problems, part, df, i, column, known, sheet, allowed)
 
 
 def row_ranges(nums: list[int]) -> list[str]:
