@@ -44,6 +44,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_interventions.py
 	$(BIN)/python benchmarks/bench_capacity.py
 	$(BIN)/python benchmarks/bench_vensim.py
+	$(BIN)/python benchmarks/bench_backends.py
+	$(BIN)/python benchmarks/bench_strata.py
+	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/bench_app.py
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/bench_calibration.py
 	$(BIN)/python benchmarks/sbc_calibration.py
