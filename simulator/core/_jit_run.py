@@ -156,6 +156,22 @@ def _bad(v: np.ndarray, width: int) -> np.ndarray:
     raise Unsupported(f"a value of {v.shape[1]} elements where {width} were expected")
 
 
+def _chunk_values(cm: CompiledModel, prog: Program, params: Mapping[str, np.ndarray], ctx: Context):
+    """A chunk's initial stocks, static values shared by every member and by member, and shared weights.
+
+    Values shared by every member go into a block's workspace once; member values into every block.
+    """
+    initial = [(cm.slices[name], node.eval(ctx)) for name, node in cm.initial.items()]
+    values = [(row, w, node.eval(ctx)) for node, row, w in prog.static]
+    values += [(row, w, params[name]) for name, row, w in prog.tables]
+    shared = [(row, w, v) for row, w, v in values if np.shape(v)[0] == 1]
+    member = [(row, w, v) for row, w, v in values if np.shape(v)[0] != 1]
+    u = np.zeros(max(prog.shared_size, 1))
+    for node, off, width in prog.shared:
+        u[off : off + width] = np.broadcast_to(node.eval(ctx), (1, width))[0]
+    return initial, shared, member, u
+
+
 def integrate_compiled(
     cm: CompiledModel,
     prog: Program,
@@ -190,17 +206,9 @@ def integrate_compiled(
     from simulator.core._jit_kernel import run_block
 
     m, s = members, prog.s
-    static: dict[int, np.ndarray] = {}
-    ctx = Context(params, t0, static=static, varying=varying, dt=dt)
-    initial = [(cm.slices[name], node.eval(ctx)) for name, node in cm.initial.items()]
-    values = [(row, w, node.eval(ctx)) for node, row, w in prog.static]
-    values += [(row, w, params[name]) for name, row, w in prog.tables]
-    # values shared by every member go into a workspace once, member values into every block
-    shared = [(row, w, v) for row, w, v in values if np.shape(v)[0] == 1]
-    values = [(row, w, v) for row, w, v in values if np.shape(v)[0] != 1]
-    u = np.zeros(max(prog.shared_size, 1))
-    for node, off, width in prog.shared:
-        u[off : off + width] = np.broadcast_to(node.eval(ctx), (1, width))[0]
+    initial, shared, values, u = _chunk_values(
+        cm, prog, params, Context(params, t0, static={}, varying=varying, dt=dt)
+    )
     times, ts, slot = _times(prog, t0, dt, n_steps, report_steps)
     rk4 = method == "rk4"
     if prog.vparams:
