@@ -26,8 +26,10 @@ from simulator.core._nodes import Context
 __all__ = ["BLOCK_BYTES", "block_members", "integrate_compiled", "program_for"]
 
 #: workspace bytes of one block of members (measured on the England model: 3-12 MB blocks, in the
-#: shared L3 cache, ran 1.5x faster than 0.6 MB blocks in L2: longer member loops vectorise better)
-BLOCK_BYTES = 4_000_000
+#: shared L3 cache, ran 1.5x faster than 0.6 MB blocks in L2: longer member loops vectorise better;
+#: since member values fixed for the run are computed in the workspace, 8 MB beat 4 MB: England
+#: 10,000 jittered members on 2 workers 1.07-1.14 against 1.42-1.52 s, capacity 8.6-8.8 against 8.9-9.6 s)
+BLOCK_BYTES = 8_000_000
 
 _CACHE_SIZE = 16
 
