@@ -16,7 +16,7 @@ actually counted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from scipy import special
@@ -33,6 +33,7 @@ from simulator.analysis._targets import (
 from simulator.analysis._uncertainty import Design, UncertaintyGroup
 from simulator.core._model import Model
 from simulator.core._run import make_record, model_grid, prepare_params, run_arrays
+from simulator.core._workers import shared_empty
 
 __all__ = ["AGGREGATES", "CalibrationProblem", "Period", "Target"]
 
@@ -168,14 +169,35 @@ class CalibrationProblem:
         u = np.clip(special.ndtr(z[:, :nd]), 1e-12, 1 - 1e-12)
         arrays, members = prepare_params(self.model.compiled, self.design.apply(u) if nd else {})
         grid = self._fit_grid if fit_only else self._grid
-        out = run_arrays(self.model.compiled, arrays, members, grid, self._items, **self.run_options)
+        sums = self._run_sums(arrays, members, grid)
         if members != len(z):  # a design without columns runs one member for every particle
-            out = {k: np.broadcast_to(v, (len(z), *v.shape[1:])) for k, v in out.items()}
+            sums = {k: np.broadcast_to(v, (len(z), *v.shape[1:])) for k, v in sums.items()}
         ex = self.extra_values(z)
         return {
-            t.name: self._aggregate(t, out, ex.get((t.name, "level")), ex.get((t.name, "growth")), fit_only)
+            t.name: self._aggregate(t, sums, ex.get((t.name, "level")), ex.get((t.name, "growth")), fit_only)
             for t in self.targets
         }
+
+    def _run_sums(
+        self, arrays: dict[str, np.ndarray], members: int, grid
+    ) -> dict[tuple[str, str], np.ndarray]:
+        """One ensemble run reduced, chunk by chunk where it runs, to each target's summed series.
+
+        Only ``(members, reports)`` per target and denominator leave a chunk (in memory that
+        forked workers write into), not every recorded quantity of every member.
+        """
+        n_rep = len(grid.report_steps)
+        sums = {(t.name, ""): shared_empty((members, n_rep)) for t in self.targets}
+        sums |= {(t.name, "/"): shared_empty((members, n_rep)) for t in self.targets if t.denominator}
+
+        def reduce(a: int, b: int, views: Mapping[str, np.ndarray]) -> None:
+            for t in self.targets:
+                sums[t.name, ""][a:b] = self._sum(views, t, t.variables)
+                if t.denominator:
+                    sums[t.name, "/"][a:b] = self._sum(views, t, t.denominator, "/")
+
+        run_arrays(self.model.compiled, arrays, members, grid, self._items, after=reduce, **self.run_options)
+        return sums
 
     def extra_values(self, z: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
         """The targets' own fitted quantities (``sigma``, ``dispersion``, ``level``, ``growth``).
@@ -323,20 +345,24 @@ class CalibrationProblem:
             if got.shape == (last,) and np.allclose(got, self.times[:last]):  # a prefix of the full run's
                 self._fit_grid, self._fit_len = grid, last
 
-    def _sum(self, out: dict[str, np.ndarray], t: Target, names: Sequence[str], key: str = "") -> np.ndarray:
+    def _sum(
+        self, out: Mapping[str, np.ndarray], t: Target, names: Sequence[str], key: str = ""
+    ) -> np.ndarray:
         total = 0.0
         for v in names:  # (n, T, k) @ (k,) as one (n T, k) product: numpy loops a 3-d matmul per member
             a, w = out[v], self._weights[t.name, key + v]
             total = total + (a.reshape(-1, a.shape[-1]) @ w).reshape(a.shape[:-1])
         return np.asarray(total)  # (n, T)
 
-    def _aggregate(self, t: Target, out: dict[str, np.ndarray], level=None, growth=None, fit_only=False):
-        n = next(iter(out.values())).shape[0]
+    def _aggregate(
+        self, t: Target, sums: dict[tuple[str, str], np.ndarray], level=None, growth=None, fit_only=False
+    ):
+        num = sums[t.name, ""]  # (n, T): the target's variables summed over its selection
+        n = num.shape[0]
         nt = self._fit_len if fit_only else len(self.times)
         times = self.times[:nt]
         cols = t.fit_mask if fit_only else np.ones(len(t.periods), dtype=bool)
         periods = self._periods[t.name][:nt, cols]
-        num = self._sum(out, t, t.variables)
         base = self._base[t.name]
         if base is not None:
             factor = np.ones((n, nt))
@@ -348,7 +374,7 @@ class CalibrationProblem:
         pred = np.full((n, len(t.periods)), np.nan)
         pred[:, cols] = num @ periods
         if t.denominator:
-            pred[:, cols] /= self._sum(out, t, t.denominator, "/") @ periods
+            pred[:, cols] /= sums[t.name, "/"] @ periods
         return pred * t.scale if t.scale != 1.0 else pred
 
     def _check(self) -> None:

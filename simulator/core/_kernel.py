@@ -238,6 +238,7 @@ def integrate(
         Name -> array ``(members, len(report_steps), n_out)`` in the quantity's unit
         (stocks in people, flows in people per month); hidden items are left out.
     """
+    tune_allocator()  # temporaries and workspaces reuse heap pages (see simulator.core._memory)
     if resolve_backend(backend) == "compiled":
         prog = compiled_program(cm, record, varying, params, method, member)
         if prog is not None:
@@ -248,7 +249,6 @@ def integrate(
             )  # fmt: skip
             if res is not None:
                 return res
-    tune_allocator()  # temporaries reuse heap pages step after step (see simulator.core._memory)
     chunk = Chunk(cm, params, members, t0, dt, varying, param_at)
     stepper = choose_stepper(chunk, method, allow_matrix)
     if use_sink and stepper.recovers_sink and cm.sink is not None:
