@@ -178,13 +178,10 @@ class CalibrationProblem:
             for t in self.targets
         }
 
-    def _run_sums(
-        self, arrays: dict[str, np.ndarray], members: int, grid
-    ) -> dict[tuple[str, str], np.ndarray]:
-        """One ensemble run reduced, chunk by chunk where it runs, to each target's summed series.
+    def _run_sums(self, arrays: dict[str, np.ndarray], members: int, grid) -> dict[tuple[str, str], np.ndarray]:
+        """One run reduced where each chunk runs to its targets' summed series, ``(members, reports)``.
 
-        Only ``(members, reports)`` per target and denominator leave a chunk (in memory that
-        forked workers write into), not every recorded quantity of every member.
+        Only these leave a chunk (in memory forked workers write into), not every recorded quantity.
         """
         n_rep = len(grid.report_steps)
         sums = {(t.name, ""): shared_empty((members, n_rep)) for t in self.targets}
