@@ -178,7 +178,9 @@ class CalibrationProblem:
             for t in self.targets
         }
 
-    def _run_sums(self, arrays: dict[str, np.ndarray], members: int, grid) -> dict[tuple[str, str], np.ndarray]:
+    def _run_sums(
+        self, arrays: dict[str, np.ndarray], members: int, grid
+    ) -> dict[tuple[str, str], np.ndarray]:
         """One run reduced where each chunk runs to its targets' summed series, ``(members, reports)``.
 
         Only these leave a chunk (in memory forked workers write into), not every recorded quantity.
