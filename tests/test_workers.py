@@ -164,3 +164,22 @@ def test_the_first_chunk_runs_in_the_parent_so_workers_inherit_the_kernel():
     signatures, chunks_here = (int(v) for v in out.stdout.split()[-2:])
     assert signatures >= 1, out.stdout  # the parent has the kernel for the next fork
     assert chunks_here == 1, out.stdout  # one chunk here, the other seven in the workers
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang():
+    """A forked worker killed mid-run (as the out-of-memory killer would) stops the run with a
+    WorkerError at once; multiprocessing.Pool waited for the lost chunk for ever."""
+    from simulator.core._workers import WorkerError, parallel_map, run_chunks
+
+    parent = os.getpid()
+
+    def one(ab):
+        if ab[0] == 3 and os.getpid() != parent:
+            os._exit(9)
+        return ab
+
+    with pytest.raises(WorkerError, match="killed, or out of memory"):
+        run_chunks(one, [(i, i + 1) for i in range(8)], 2, None, processes=True)
+    with pytest.raises(WorkerError, match="fewer workers"):
+        parallel_map(lambda i: os._exit(9) if i == 2 and os.getpid() != parent else i, list(range(6)), 2)
+    assert parallel_map(lambda i: i * i, list(range(6)), 2) == [0, 1, 4, 9, 16, 25]

@@ -1,7 +1,6 @@
 """What every command shares: the error type, problem lists, options and loading a model.
 
-Every command turns bad input into a list of problems on standard error and
-exit status 2, with no traceback and no output file.
+Every command turns bad input into problems on standard error and exit status 2, no traceback, no file.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from simulator.core._model import Model
 from simulator.core._problems import InputError, Problem
 from simulator.core._run_params import RunError
 from simulator.core._spec import SpecError
+from simulator.core._workers import WorkerError
 from simulator.files._loading import load_model
 
 if TYPE_CHECKING:  # xarray only for annotations: the command line starts without it
@@ -83,6 +83,10 @@ def print_problems(problems: list[Problem], quiet: bool = False) -> None:
             click.echo(f"warning: {p}", err=True)
 
 
+#: what a command says when memory ran out
+OUT_OF_MEMORY = "ran out of memory: run fewer members or months, record less, or use a larger machine"
+
+
 def handle_errors(fn: Callable) -> Callable:
     """Turn input and run errors into messages and exit status 2.
 
@@ -117,10 +121,8 @@ def handle_errors(fn: Callable) -> Callable:
         except KeyboardInterrupt:  # Ctrl-C: any file being written is already removed
             click.echo("interrupted", err=True)
             sys.exit(128 + signal.SIGINT)
-        except MemoryError:
-            raise CLIError(
-                "ran out of memory: run fewer members or months, record less, or use a larger machine"
-            ) from None
+        except (WorkerError, MemoryError) as err:  # out of memory here or in a forked worker
+            raise CLIError(str(err) if isinstance(err, WorkerError) else OUT_OF_MEMORY) from None
 
     return wrapper
 

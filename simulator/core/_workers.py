@@ -19,13 +19,24 @@ import mmap
 import multiprocessing as mp
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
-__all__ = ["can_fork", "is_shared", "parallel_map", "run_chunks", "shared_empty"]
+__all__ = ["WorkerError", "can_fork", "is_shared", "parallel_map", "run_chunks", "shared_empty"]
 
 Bounds = tuple[int, int]
+
+
+class WorkerError(RuntimeError):
+    """A worker process stopped before its work was done (killed, or out of memory)."""
+
+
+_DIED = (
+    "a worker process stopped before its members were run (killed, or out of memory?): "
+    "run fewer members at once, or with fewer workers"
+)
 #: the chunk runner the forked children call (set just before the pool forks)
 _JOB: Callable[[Bounds], Bounds] | None = None
 #: the function and items of :func:`parallel_map` (inherited by the forked children)
@@ -143,10 +154,15 @@ def run_chunks(
     if processes:
         _JOB = one
         try:
-            with mp.get_context("fork").Pool(min(workers, len(bounds))) as pool:
-                for a, b in pool.imap_unordered(_call, bounds):
+            # a worker that dies (killed, out of memory) breaks the pool with an error here;
+            # multiprocessing.Pool would replace it and wait for its chunk for ever
+            with ProcessPoolExecutor(min(workers, len(bounds)), mp_context=mp.get_context("fork")) as pool:
+                for done in as_completed([pool.submit(_call, ab) for ab in bounds]):
+                    a, b = done.result()
                     if progress:
                         progress(b - a)
+        except BrokenProcessPool:
+            raise WorkerError(_DIED) from None
         finally:
             _JOB = None
         return
@@ -192,7 +208,9 @@ def parallel_map(fn: Callable, items: Sequence, workers: int | None = None) -> l
             return list(pool.map(fn, items))
     _MAP = (fn, items)
     try:
-        with mp.get_context("fork").Pool(min(n, len(items))) as pool:
-            return pool.map(_map_call, range(len(items)), chunksize=1)
+        with ProcessPoolExecutor(min(n, len(items)), mp_context=mp.get_context("fork")) as pool:
+            return list(pool.map(_map_call, range(len(items))))
+    except BrokenProcessPool:
+        raise WorkerError(_DIED) from None
     finally:
         _MAP = None
