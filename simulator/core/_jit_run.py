@@ -13,6 +13,7 @@ the chunk on numpy for the exact message.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -158,6 +159,32 @@ def _bad(v: np.ndarray, width: int) -> np.ndarray:
     raise Unsupported(f"a value of {v.shape[1]} elements where {width} were expected")
 
 
+#: per thread, the last program's workspaces ``{(width, segments, reports, order): buffers}``, reused
+#: chunk after chunk: every row an op reads is written first in each block (the derivative rows are
+#: zeroed, shared values filled once per call), so a run's chunks do not each allocate and zero them
+_WORKSPACES: dict[int, tuple[Program, dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]]]] = {}
+
+
+def _workspace(prog: Program, width: int, n_sets: int, n_rep: int, last: bool):
+    """Workspace, time-varying parameters and recording buffers for a block of ``width`` members."""
+    tid = threading.get_ident()
+    hit = _WORKSPACES.get(tid)
+    if hit is None or hit[0] is not prog:
+        if len(_WORKSPACES) >= 16:  # threads come and go (the app's pools): keep a few
+            _WORKSPACES.clear()
+        hit = _WORKSPACES[tid] = (prog, {})
+    key = (width, n_sets, n_rep, last)
+    bufs = hit[1].get(key)
+    if bufs is None:
+        rw = max(prog.rec_width, 1)
+        bufs = hit[1][key] = (
+            np.zeros((prog.rows, width)),
+            np.zeros((max(n_sets, 1), max(prog.vparam_width, 1), width)),
+            np.empty((n_rep, rw, width) if last else (width, n_rep, rw)),
+        )
+    return bufs
+
+
 def _chunk_values(cm: CompiledModel, prog: Program, params: Mapping[str, np.ndarray], ctx: Context):
     """A chunk's initial stocks, static values shared by every member and by member, and shared weights.
 
@@ -227,25 +254,17 @@ def integrate_compiled(
         else (np.empty((n_rep, k, m)).transpose(2, 0, 1) if last else np.empty((m, n_rep, k)))
         for n, _, k, _ in prog.record
     }
-    blk = block_members(prog)
+    n_blocks = -(-m // block_members(prog))
+    blk = -(-m // n_blocks)  # blocks of equal width (one workspace), the last perhaps narrower
     allow = allows_negative(cm)
-    # one workspace per block width, reused block after block (every row an op reads is written
-    # first in each block, but the derivative rows, which start at 0)
-    buffers: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    filled: set[int] = set()
     for a in range(0, m, blk):
         b = min(m, a + blk)
-        if b - a not in buffers:
-            ws = np.zeros((prog.rows, b - a))
+        w, vp, rec = _workspace(prog, b - a, len(sets), n_rep, last)
+        if id(w) not in filled:  # values shared by every member: once per workspace and call
+            filled.add(id(w))
             for row, width, v in shared:
-                ws[row : row + width] = _fill(v, width, 0, b - a)
-            buffers[b - a] = (
-                ws,
-                np.zeros((max(len(sets), 1), max(prog.vparam_width, 1), b - a)),
-                np.empty(
-                    (n_rep, max(prog.rec_width, 1), b - a) if last else (b - a, n_rep, max(prog.rec_width, 1))
-                ),
-            )
-        w, vp, rec = buffers[b - a]
+                w[row : row + width] = _fill(v, width, 0, b - a)
         w[:s] = 0.0
         for sl, v in initial:
             w[sl] = _fill(v, sl.stop - sl.start, a, b)
