@@ -86,6 +86,8 @@ class Distribution:
             mean, sd = p["mean"], p["sd"]
             lo = (p.get("low", -math.inf) - mean) / sd
             hi = (p.get("high", math.inf) - mean) / sd
+            if lo == -math.inf and hi == math.inf:  # untruncated: the normal's own inverse (fast)
+                return mean + sd * special.ndtri(u)
             return stats.truncnorm.ppf(u, lo, hi, loc=mean, scale=sd)
         if k == "lognormal":
             mu, s = math.log(p["median"]), p["sigma"]
@@ -93,6 +95,8 @@ class Distribution:
             hi = p.get("high", math.inf)
             a = -math.inf if lo <= 0 else (math.log(lo) - mu) / s
             b = math.inf if not math.isfinite(hi) else (math.log(hi) - mu) / s
+            if a == -math.inf and b == math.inf:
+                return np.exp(mu + s * special.ndtri(u))
             return np.exp(stats.truncnorm.ppf(u, a, b, loc=mu, scale=s))
         if k == "gamma":
             return stats.gamma.ppf(u, p["shape"], scale=1.0 / p["rate"])

@@ -134,7 +134,11 @@ def run_arrays(
     one = _chunk_runner(
         cm, params, grid, record, target, (method, backend, member), varying, param_at, allow_matrix, after
     )
-    _run_all(one, bounds, chunk, target, n_workers, progress, processes)
+    # the first forked run of a kind in this process runs its first chunk here (see _run_all)
+    kind = (backend, method, None if after is None else getattr(after, "__qualname__", type(after).__name__))
+    first = processes and kind not in _WARMED
+    _WARMED.add(kind)
+    _run_all(one, bounds, chunk, target, n_workers, progress, (processes, first))
     for k, v in target.items():
         if v is not out[k]:
             out[k][...] = v
@@ -191,6 +195,10 @@ def _chunk_runner(
     return one
 
 
+#: kinds of forked run ``(backend, method, reducer)`` this process has run a first chunk of
+_WARMED: set[tuple] = set()
+
+
 def _run_all(
     one: Callable[[tuple[int, int]], tuple[int, int]],
     bounds: list[tuple[int, int]],
@@ -198,9 +206,10 @@ def _run_all(
     target: Mapping[str, np.ndarray],
     n_workers: int,
     progress: Callable[[int], None] | None,
-    processes: bool,
+    how: tuple[bool, bool],
 ) -> None:
-    """Run every chunk of ``bounds`` on the workers, one BLAS thread each."""
+    """Run every chunk of ``bounds`` on the workers, one BLAS thread each (``how``: fork, first chunk here)."""
+    processes, first_here = how
     # a forked worker maps each page of shared memory it touches once: where members are
     # the last (contiguous) axis of the caller's storage, a job of consecutive chunks
     # spanning a page's worth of members touches each page in one worker only
@@ -208,10 +217,11 @@ def _run_all(
     # one BLAS thread per worker: the small matrix products of a step only lose time to
     # BLAS's own threads, and chunks already run in parallel
     with _blas().limit(limits=1, user_api="blas"):
-        if processes:
+        if first_here:
             # the first chunk runs here: what a run compiles or imports on first use (the compiled
             # kernel, from numba's cache) is then inherited by the forked workers instead of being
-            # done again in each of them at every fork, and no worker starts inside a half-done import
+            # done again in each of them at every fork, and no worker starts inside a half-done
+            # import; later runs of the same kind fork at once (the workers inherit it)
             one(bounds[0])
             if progress:
                 progress(bounds[0][1] - bounds[0][0])
