@@ -392,3 +392,41 @@ def test_chunk_scalars_month_by_month_equal_numpys_with_ties():
     assert set(got) == set(ref)
     for k in ref:
         assert got[k].dtype == ref[k].dtype and np.array_equal(got[k], ref[k]), k
+
+
+def test_a_recorded_selection_computes_only_its_elements_and_agrees():
+    """A calibration target's record (one service's referrals summed as the run goes) is computed
+    from the selected elements only on the compiled kernel, and equals both the numpy kernel and
+    the full record summed afterwards."""
+    from types import SimpleNamespace
+
+    from simulator.analysis._targets import selection_items
+    from simulator.core._jit_run import program_for
+
+    cm = load_model("england").compiled
+    target = SimpleNamespace(
+        name="iapt", variables=("new_referral",), select={"service": ("IAPT",)},
+        denominator=(), denominator_select=None,
+    )  # fmt: skip
+    items, names = selection_items(cm, [target])
+    assert names == {("iapt", ""): ["iapt:new_referral"]}
+    grid, _ = time_grid(24, 1.0)
+    g = cm.defaults["g2c_pcnt"] * np.linspace(0.8, 1.2, 40)[:, None]
+    arrays, n = prepare_params(cm, {"g2c_pcnt": g})
+    got = {
+        b: run_arrays(cm, arrays, n, grid, items, workers=1, backend=b)["iapt:new_referral"]
+        for b in ("compiled", "numpy")
+    }
+    full, spaces = make_record(cm, {"new_referral": ["service"]})
+    ref = run_arrays(cm, arrays, n, grid, full, workers=1, backend="numpy")["new_referral"]
+    iapt = [i for i, c in enumerate(spaces["new_referral"].coords) if c == ("IAPT",)]
+    scale = float(np.max(np.abs(got["numpy"])))
+    assert np.max(np.abs(got["compiled"] - got["numpy"])) <= RTOL * scale
+    assert np.max(np.abs(got["numpy"][:, :, 0] - ref[:, :, iapt].sum(axis=2))) <= RTOL * scale
+    prog = program_for(cm, items, frozenset(), frozenset({"g2c_pcnt"}), "euler")
+    n_flow = len(cm.flow_spaces["new_referral"])
+    import simulator.core._jit_ops as J
+
+    # the flow's values at report steps: IAPT's paths only, not all of them
+    recorded = [int(op[4]) for op in prog.ops if op[0] == J.MULGATHER and op[1] & 2]
+    assert recorded and max(recorded) < n_flow / 4, (recorded, n_flow)

@@ -28,11 +28,11 @@ from simulator.analysis._targets import (
     Target,
     included_series,
     period_matrix,
-    selection_weights,
+    selection_items,
 )
 from simulator.analysis._uncertainty import Design, UncertaintyGroup
 from simulator.core._model import Model
-from simulator.core._run import make_record, model_grid, prepare_params, run_arrays
+from simulator.core._run import model_grid, prepare_params, run_arrays
 from simulator.core._workers import shared_empty
 
 __all__ = ["AGGREGATES", "CalibrationProblem", "Period", "Target"]
@@ -185,15 +185,11 @@ class CalibrationProblem:
 
         Only these leave a chunk (in memory forked workers write into), not every recorded quantity.
         """
-        n_rep = len(grid.report_steps)
-        sums = {(t.name, ""): shared_empty((members, n_rep)) for t in self.targets}
-        sums |= {(t.name, "/"): shared_empty((members, n_rep)) for t in self.targets if t.denominator}
+        sums = {key: shared_empty((members, len(grid.report_steps))) for key in self._summed}
 
         def reduce(a: int, b: int, views: Mapping[str, np.ndarray]) -> None:
-            for t in self.targets:
-                sums[t.name, ""][a:b] = self._sum(views, t, t.variables)
-                if t.denominator:
-                    sums[t.name, "/"][a:b] = self._sum(views, t, t.denominator, "/")
+            for key, names in self._summed.items():
+                sums[key][a:b] = sum(views[n][:, :, 0] for n in names)
 
         run_arrays(self.model.compiled, arrays, members, grid, self._items, after=reduce, **self.run_options)
         return sums
@@ -310,25 +306,14 @@ class CalibrationProblem:
     # ------------------------------------------------------------------ helpers
     def _plan(self) -> None:
         """What to record, and for each target the weights that pick and add up its quantities."""
-        cm = self.model.compiled
-        rec: dict[str, list[str]] = {}
-        for t in self.targets:
-            for v in (*t.variables, *t.denominator):
-                dims = [d for d in (*t.select, *(t.denominator_select or ())) if d in cm.space_of(v).dims]
-                rec[v] = sorted(set(rec.get(v, [])) | set(dims))
-        self._items, spaces = make_record(cm, rec)
+        # each target's variables (and denominator) summed over its selection as the run goes
+        self._items, self._summed = selection_items(self.model.compiled, self.targets)
         self._grid, _ = model_grid(self.model.spec, self.months, self.dt)
         self.times = np.asarray(self._grid.report_times, dtype=float)
         reported = self.model.reported_data(self.times)
-        self._weights: dict[tuple[str, str], np.ndarray] = {}
         self._periods: dict[str, np.ndarray] = {}
         self._base: dict[str, np.ndarray | None] = {}
         for t in self.targets:
-            for v in t.variables:
-                self._weights[t.name, v] = selection_weights(spaces[v].dims, spaces[v].coords, t.select)
-            den = t.select if t.denominator_select is None else t.denominator_select
-            for v in t.denominator:  # keyed apart: a share divides a variable by itself over more labels
-                self._weights[t.name, "/" + v] = selection_weights(spaces[v].dims, spaces[v].coords, den)
             self._periods[t.name] = period_matrix(self.times, t.periods, t.aggregate)
             self._base[t.name] = included_series(reported, self.model.spec.dims, t, len(self.times))
         self._fit_grid, self._fit_len = self._grid, len(self.times)
@@ -343,15 +328,6 @@ class CalibrationProblem:
             got = np.asarray(grid.report_times, dtype=float)
             if got.shape == (last,) and np.allclose(got, self.times[:last]):  # a prefix of the full run's
                 self._fit_grid, self._fit_len = grid, last
-
-    def _sum(
-        self, out: Mapping[str, np.ndarray], t: Target, names: Sequence[str], key: str = ""
-    ) -> np.ndarray:
-        total = 0.0
-        for v in names:  # (n, T, k) @ (k,) as one (n T, k) product: numpy loops a 3-d matmul per member
-            a, w = out[v], self._weights[t.name, key + v]
-            total = total + (a.reshape(-1, a.shape[-1]) @ w).reshape(a.shape[:-1])
-        return np.asarray(total)  # (n, T)
 
     def _aggregate(
         self, t: Target, sums: dict[tuple[str, str], np.ndarray], level=None, growth=None, fit_only=False

@@ -18,7 +18,15 @@ import numpy as np
 from simulator.analysis._distributions import Distribution
 from simulator.analysis._likelihoods import Likelihood
 
-__all__ = ["AGGREGATES", "Period", "Target", "included_series", "period_matrix", "selection_weights"]
+__all__ = [
+    "AGGREGATES",
+    "Period",
+    "Target",
+    "included_series",
+    "period_matrix",
+    "selection_items",
+    "selection_weights",
+]
 
 AGGREGATES = ("sum", "mean", "last")
 
@@ -157,6 +165,48 @@ def selection_weights(dims: Sequence[str], coords: Sequence[tuple[str, ...]], se
         if d in select:
             w *= np.array([c[k] in set(select[d]) for c in coords], dtype=float)
     return w
+
+
+def selection_items(cm, targets: Sequence[Target]) -> tuple[list, dict[tuple[str, str], list[str]]]:
+    """What a run records for ``targets``: each target's variables summed over its selection.
+
+    One recorded series per target and variable (and per denominator variable): the variable's
+    elements inside the target's selection summed as the run goes, so nothing else is recorded
+    (and the compiled kernel computes only the selected elements of a flow).
+
+    Parameters
+    ----------
+    cm
+        The compiled model (:class:`~simulator.core.CompiledModel`).
+    targets
+        The targets.
+
+    Returns
+    -------
+    tuple
+        The record items, and for ``(target name, "")`` (its variables) and ``(target name, "/")``
+        (its denominator) the names of the items to add up.
+    """
+    from simulator.core._kernel_record import RecordItem
+    from simulator.core._spaces import aggregation_matrix
+
+    items: list = []
+    names: dict[tuple[str, str], list[str]] = {}
+    for t in targets:
+        den = t.select if t.denominator_select is None else t.denominator_select
+        for key, variables, select in (("", t.variables, t.select), ("/", t.denominator, den)):
+            if not variables:
+                continue
+            names[t.name, key] = []
+            for v in variables:
+                space = cm.space_of(v)
+                w = selection_weights(space.dims, space.coords, select)
+                name = f"{t.name}{key or ':'}{v}"
+                items.append(
+                    RecordItem(name, aggregation_matrix(np.zeros(len(w), np.intp), 1, w), 1, source=v)
+                )
+                names[t.name, key].append(name)
+    return items, names
 
 
 def period_matrix(times: np.ndarray, periods: Sequence[Period], how: str) -> np.ndarray:

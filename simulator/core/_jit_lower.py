@@ -21,7 +21,7 @@ import numpy as np
 
 import simulator.core._jit_ops as J
 from simulator.core._compiler import CompiledModel
-from simulator.core._jit_nodes import lower_node
+from simulator.core._jit_nodes import lower_node, selected_flow
 from simulator.core._jit_ops import Unsupported, stride
 from simulator.core._jit_program import Program
 from simulator.core._kernel_record import RecordItem
@@ -259,13 +259,13 @@ class _Builder:
                 self.emit(key, J.BINARY, row, r.n_out, sub=2, a=rows[r.base], sa=1, b=f, sb=sa)
             else:
                 var = r.variable
+                picked = None
                 if var in cm.slices:
                     sl = cm.slices[var]
                     src, w = sl.start, sl.stop - sl.start
                     dep: object = None
                 elif var in cm.flow_spaces:
-                    dep = ("flow", var)
-                    src, w = self.flow(var)
+                    src, w, picked, dep = selected_flow(self, key, var, r.matrix)
                 else:
                     node = cm.outputs[var] if var in cm.outputs else cm.auxes[var]
                     src, w = self.node(node)
@@ -273,7 +273,7 @@ class _Builder:
                 if dep is not None:
                     self.depends(key, dep)
                 if r.matrix is not None:
-                    csr = getattr(r.matrix, "matrix", None)
+                    csr = getattr(r.matrix, "matrix", None) if picked is None else picked
                     if csr is None:
                         raise Unsupported(f"recorded {r.name}: a reduction without a sparse matrix")
                     row = self.spmv(key, csr, src, r.n_out)

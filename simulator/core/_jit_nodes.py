@@ -31,7 +31,7 @@ from simulator.core._nodes import (
     TimeNode,
 )
 
-__all__ = ["classify_apply", "lower_node"]
+__all__ = ["classify_apply", "lower_node", "selected_flow"]
 
 _UNARY: dict[Any, str] = {
     np.negative: "neg",
@@ -240,3 +240,47 @@ def _contract(b: Any, nd: Contract, width: int) -> tuple[int, int]:
     sa, sb = stride(wa, n, "sum of a product"), stride(wb, n, "sum of a product")
     b.emit(nd, J.BINARY, prod, n, sub=2, a=ra, sa=sa, b=rb, sb=sb)
     return b.spmv(nd, nd.segments.matrix, prod, width), width
+
+
+def selected_flow(b: Any, key: object, var: str, matrix: object) -> tuple[int, int, Any, object]:
+    """Rows of flow ``var`` for a recorded reduction: only the elements it uses, when it uses few.
+
+    A target summing one service's referrals reads a handful of a flow's hundreds of elements:
+    those alone are computed at report steps (their coefficients gathered, times their stocks).
+
+    Parameters
+    ----------
+    b
+        The program builder.
+    key
+        The recorded item's key (the ops are its own).
+    var
+        The flow.
+    matrix
+        The item's reduction (a :class:`~simulator.core._spaces.SegmentSum`) or ``None``.
+
+    Returns
+    -------
+    tuple
+        First row and width of the values, the reduction's sparse matrix over them (``None``:
+        the whole flow, the item's own matrix), and what the item depends on (``None``: set here).
+    """
+    csr = getattr(matrix, "matrix", None)
+    tb = next((t for t in b.cm.transfers if t.name == var), None)
+    if csr is not None and tb is not None:
+        csc = csr.tocsc()
+        csc.eliminate_zeros()
+        cols = np.flatnonzero(np.diff(csc.indptr))
+        if 2 * len(cols) <= len(tb.of):
+            c, cw = b.node(tb.coef)
+            n = len(cols)
+            if stride(cw, len(tb.of), var):  # a coefficient per element: gather the used ones
+                g = b.new(n)
+                b.emit(key, J.GATHER, g, n, a=c, i0=b.idx(cols))
+                c = g
+            row = b.new(n)
+            b.emit(key, J.MULGATHER, row, n, a=c, sa=1 if cw > 1 else 0, i0=b.idx(np.asarray(tb.of)[cols]))
+            b.depends(key, tb.coef)
+            return row, n, csc[:, cols].tocsr(), None
+    row, w = b.flow(var)
+    return row, w, None, ("flow", var)
