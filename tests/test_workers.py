@@ -163,7 +163,7 @@ def test_the_first_chunk_runs_in_the_parent_so_workers_inherit_the_kernel():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     signatures, chunks_here = (int(v) for v in out.stdout.split()[-2:])
     assert signatures >= 1, out.stdout  # the parent has the kernel for the next fork
-    assert chunks_here == 1, out.stdout  # one chunk here, the other seven in the workers
+    assert 1 <= chunks_here < 8, out.stdout  # the first and a share here, the rest in the worker
 
 
 def test_a_worker_that_dies_is_an_error_not_a_hang():
@@ -174,7 +174,7 @@ def test_a_worker_that_dies_is_an_error_not_a_hang():
     parent = os.getpid()
 
     def one(ab):
-        if ab[0] == 3 and os.getpid() != parent:
+        if os.getpid() != parent:  # a worker dies on its first chunk
             os._exit(9)
         return ab
 
