@@ -183,3 +183,26 @@ def test_a_worker_that_dies_is_an_error_not_a_hang():
     with pytest.raises(WorkerError, match="fewer workers"):
         parallel_map(lambda i: os._exit(9) if i == 2 and os.getpid() != parent else i, list(range(6)), 2)
     assert parallel_map(lambda i: i * i, list(range(6)), 2) == [0, 1, 4, 9, 16, 25]
+
+
+def test_an_error_in_a_chunk_stops_the_run_without_running_the_rest():
+    """A chunk that raises (here or in a worker) stops the run with that error; chunks not yet
+    started are cancelled, not run."""
+    from simulator.core._workers import run_chunks
+    from simulator.core._workers import shared_empty as shm
+
+    ran = shm((64,))
+    ran[:] = 0.0
+
+    def one(ab):
+        ran[ab[0]] = 1.0
+        if ab[0] == 0:
+            raise ValueError("chunk 0 is bad")
+        import time
+
+        time.sleep(0.05)
+        return ab
+
+    with pytest.raises(ValueError, match="chunk 0 is bad"):
+        run_chunks(one, [(i, i + 1) for i in range(64)], 2, None, processes=True)
+    assert ran[1::2].sum() <= 8, ran  # the worker's queued chunks were cancelled, not run (32 of them)

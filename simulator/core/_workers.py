@@ -161,19 +161,24 @@ def run_chunks(
             n = min(workers, len(bounds))
             with ProcessPoolExecutor(n - 1, mp_context=mp.get_context("fork")) as pool:
                 pending = {pool.submit(_call, ab) for i, ab in enumerate(bounds) if i % n}
-                for ab in bounds[::n]:
-                    a, b = one(ab)
-                    if progress:
-                        progress(b - a)
-                    for f in [f for f in pending if f.done()]:
-                        pending.discard(f)
+                try:
+                    for ab in bounds[::n]:
+                        a, b = one(ab)
+                        if progress:
+                            progress(b - a)
+                        for f in [f for f in pending if f.done()]:
+                            pending.discard(f)
+                            a, b = f.result()
+                            if progress:
+                                progress(b - a)
+                    for f in as_completed(pending):
                         a, b = f.result()
                         if progress:
                             progress(b - a)
-                for f in as_completed(pending):
-                    a, b = f.result()
-                    if progress:
-                        progress(b - a)
+                except BaseException:
+                    for f in pending:  # an error here or in a worker: the chunks not started never run
+                        f.cancel()
+                    raise
         except BrokenProcessPool:
             raise WorkerError(_DIED) from None
         finally:
