@@ -32,16 +32,9 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(ROOT / "tests"))
+# Debian's Chromium and the flags that start it here: one definition, the browser tests'
+from browser import BROWSER_ARGS, CHROMIUM  # noqa: E402
 
 
 def free_port() -> int:
@@ -123,9 +116,9 @@ def main() -> None:
     with sync_playwright() as p:
         ctx = p.chromium.launch_persistent_context(
             tempfile.mkdtemp(prefix="bench-app-chromium-"),
-            executable_path=CHROMIUM,
+            executable_path=str(CHROMIUM),
             headless=True,
-            args=ARGS,
+            args=BROWSER_ARGS,
             viewport={"width": 1400, "height": 1000},
         )
         ctx.set_default_timeout(120_000)
