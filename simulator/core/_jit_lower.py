@@ -152,6 +152,10 @@ class _Builder:
         return self.vparams[name][0]
 
     # ------------------------------------------------------------------ flows
+    def transfer(self, name: str):
+        """The transfer block of flow ``name``, or ``None`` (an inflow)."""
+        return next((b for b in self.cm.transfers if b.name == name), None)
+
     def flow(self, name: str) -> tuple[int, int]:
         """Rows of a flow's values (people per month), ``(row, width)``."""
         key = ("flow", name)
@@ -160,7 +164,7 @@ class _Builder:
             return hit
         cm = self.cm
         n = len(cm.flow_spaces[name])
-        tb = next((b for b in cm.transfers if b.name == name), None)
+        tb = self.transfer(name)
         if tb is not None:
             c, cw = self.node(tb.coef)
             row = self.new(n)

@@ -266,7 +266,7 @@ def selected_flow(b: Any, key: object, var: str, matrix: object) -> tuple[int, i
         the whole flow, the item's own matrix), and what the item depends on (``None``: set here).
     """
     csr = getattr(matrix, "matrix", None)
-    tb = next((t for t in b.cm.transfers if t.name == var), None)
+    tb = b.transfer(var)
     if csr is not None and tb is not None:
         csc = csr.tocsc()
         csc.eliminate_zeros()

@@ -154,10 +154,10 @@ def run_chunks(
     if processes:
         _JOB = one
         try:
-            # a worker that dies (killed, out of memory) breaks the pool with an error here;
-            # multiprocessing.Pool would replace it and wait for its chunk for ever
-            # this process takes every n-th chunk itself, so one fork fewer (a fork of a 300 MB
-            # process costs about 17 ms on a 2-core VM) and no core waits on it
+            # a worker that dies (killed, out of memory) breaks the pool with an error here
+            # (multiprocessing.Pool would replace it and wait for its chunk for ever); this
+            # process takes every n-th chunk itself: one fork fewer (a fork of a 300 MB process
+            # costs about 17 ms on a 2-core VM), and no core waits on it
             n = min(workers, len(bounds))
             with ProcessPoolExecutor(n - 1, mp_context=mp.get_context("fork")) as pool:
                 pending = {pool.submit(_call, ab) for i, ab in enumerate(bounds) if i % n}
