@@ -63,10 +63,26 @@ __all__ = [
     "evaluate_node",
     "fallback_reason",
     "integrate",
+    "member_params",
 ]
 
 #: why a model runs on numpy although the compiled backend was asked for, by model
 _FALLBACK: dict[int, str] = {}
+
+
+def member_params(params: Mapping[str, np.ndarray]) -> frozenset[str]:
+    """Names of the parameters with a member axis (more than one row).
+
+    Parameters
+    ----------
+    params
+        Every parameter as a 2-D array ``(1 or members, n)``.
+
+    Returns
+    -------
+    frozenset of str
+    """
+    return frozenset(k for k, v in params.items() if v.shape[0] > 1)
 
 
 def compiled_program(
@@ -89,7 +105,7 @@ def compiled_program(
     Program or None
     """
     if member is None:
-        member = frozenset(k for k, v in params.items() if v.shape[0] > 1)
+        member = member_params(params)
     try:
         return program_for(cm, record, varying, member, method)
     except Unsupported as err:

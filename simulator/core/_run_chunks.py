@@ -11,7 +11,7 @@ from threadpoolctl import ThreadpoolController
 from simulator.core._compiler import CompiledModel
 from simulator.core._guard import check_recorded
 from simulator.core._jit_backend import resolve_backend
-from simulator.core._kernel import RecordItem, integrate
+from simulator.core._kernel import RecordItem, integrate, member_params
 from simulator.core._run_params import RunError, TimeGrid
 from simulator.core._workers import can_fork, is_shared, run_chunks, shared_empty
 
@@ -126,7 +126,7 @@ def run_arrays(
         if not r.hidden and r.name not in out and after is None:
             out[r.name] = alloc((members, len(grid.report_steps), r.n_out))
     # the kernel is chosen for the whole run, so chunking never changes a result
-    member = frozenset(k for k, v in params.items() if v.shape[0] > 1)
+    member = member_params(params)
     if allow_matrix is None:
         allow_matrix = not member
     # a caller's arrays in private memory are filled through shared copies
