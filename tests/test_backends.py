@@ -378,6 +378,36 @@ def test_streamed_ensembles_do_not_depend_on_chunks_or_workers_and_match_kept():
         assert np.all(np.abs(a[2:][big] - exact[2:][big]) <= 0.011 * np.abs(exact[2:][big])), v
 
 
+def test_streamed_blocks_reuse_one_storage_and_give_the_same_sums():
+    """A streamed ensemble's blocks of one size share one storage (its pages touched once), and a
+    block reduced in reused storage gives exactly what it gives in fresh storage."""
+    from simulator.analysis import Design, UncertaintyGroup, distribution_from_dict
+    from simulator.analysis._ensemble_blocks import run_block
+    from simulator.analysis._ensembles import default_outputs
+    from simulator.analysis._sampling import Sampler
+
+    model = quiet_load("england")
+    uniform = distribution_from_dict({"type": "uniform", "low": 0.8, "high": 1.2})
+    design = Design(model.spec, [UncertaintyGroup("decay", "decay", uniform)])
+    smp = Sampler("monte-carlo", 3, tuple(design.columns), 150)
+    kw = dict(months=12, dt=1.0, method="euler", outputs=tuple(default_outputs(model)), keep=False, workers=1)
+    scratch: dict = {}
+    first = run_block(model, design, smp, None, 0, 64, scratch=scratch, **kw)
+    ((store, _),) = scratch.values()
+    second = run_block(model, design, smp, None, 64, 128, scratch=scratch, **kw)
+    ((again, _),) = scratch.values()
+    assert all(again[k] is store[k] for k in store)  # the same arrays, not new ones
+    fresh = run_block(model, design, smp, None, 64, 128, **kw)
+    assert first.means.keys() == second.means.keys() == fresh.means.keys()
+    for k in fresh.means:
+        assert np.array_equal(second.means[k], fresh.means[k]), k
+        assert np.array_equal(second.m2[k], fresh.m2[k]), k
+    assert not all(np.array_equal(first.means[k], second.means[k]) for k in fresh.means)
+    odd = run_block(model, design, smp, None, 128, 150, scratch=scratch, **kw)  # another size
+    ((other, _),) = scratch.values()
+    assert len(scratch) == 1 and all(other[k] is not store[k] for k in store) and odd.sketch.count == 22
+
+
 def test_chunk_scalars_month_by_month_equal_numpys_with_ties():
     from simulator.analysis._ensemble_blocks import _scalars
     from simulator.analysis._ensemble_stats import chunk_scalars

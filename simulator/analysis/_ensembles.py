@@ -134,6 +134,7 @@ class _Blocks:
         """Run the blocks on this machine, in order (kept outputs written in place)."""
         blocks: list[Block] = []
         sketch: LogHistogram | None = None  # counts are integers: merge order does not matter
+        scratch: dict = {}  # a streamed block's storage, reused by the next (see run_block)
         for a, b in self.bounds:
             views = svs = None
             if self.kept is not None:
@@ -149,6 +150,7 @@ class _Blocks:
                 out=views,
                 scalars_out=svs,
                 progress=tick,
+                scratch=scratch,
                 **self.kw,
             )
             blocks.append(blk)
