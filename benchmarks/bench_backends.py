@@ -15,11 +15,16 @@ Prints ``name: value unit`` lines:
 * ``evidence_*``: ``scenarios/england-evidence.yaml`` (30 groups) with 10,000 members kept
   against ``--streamed`` members (default 100,000) streamed on the default backend: CPU per
   member of each, their ratio, the 1,000,000-member time this implies on 2 free cores, and
-  peak memory (run it alone, ``--only streamed``, for a peak of its own).
+  peak memory (run it alone, ``--only streamed``, for a peak of its own);
+* ``split_*``: where the CPU goes, on one worker, by backend: inside the integrator (the
+  kernel and the filling of its workspace) and outside it (draws, interventions, combining
+  outputs, quantiles, appraisal sums: the same numpy code on both backends), and the ratio a
+  kernel that took no time at all would give (numpy's total over the compiled run's outside
+  share: Amdahl's bound on the speed-up any kernel can show in that benchmark).
 
 Each ratio is numpy time / compiled time measured in this run (the machine may be
 shared: compare ratios, not seconds).  ``--members`` scales every ensemble;
-``--only`` picks parts (``compile,single,england,capacity,packages,streamed``).
+``--only`` picks parts (``compile,single,england,capacity,packages,streamed,split``).
 """
 
 from __future__ import annotations
@@ -108,11 +113,35 @@ def _probe_loop():
     return probe
 
 
-def probe_seconds(cm, arrays, members: int, grid) -> float:
+def _lane_probe_loop():
+    from numba import njit
+
+    @njit(cache=True, error_model="numpy", nogil=True)
+    def probe(x, d, loss, c, of, dst, dt, n_steps):
+        for g in range(x.shape[0]):  # one group of 8 members: its state stays in L1/L2 for every step
+            xg, dg, lg, cg = x[g], d[g], loss[g], c[g]
+            for _ in range(n_steps):
+                for r in range(xg.shape[0]):
+                    for j in range(8):
+                        dg[r, j] = 0.0
+                for i in range(of.shape[0]):
+                    o, t = of[i], dst[i]
+                    for j in range(8):
+                        dg[t, j] += cg[i, j] * xg[o, j]
+                for r in range(xg.shape[0]):
+                    for j in range(8):
+                        xg[r, j] += dt * (dg[r, j] - lg[r, j] * xg[r, j])
+
+    return probe
+
+
+def probe_seconds(cm, arrays, members: int, grid, lanes: bool = False) -> float:
     """CPU time of the roofline probe on one thread (s).
 
     Every moving transfer as ``d[dst] += c * x[of]`` with per-member coefficients, then
-    ``x += dt * (d - loss * x)``, in the kernel's blocks and steps; nothing recorded.
+    ``x += dt * (d - loss * x)``, in the kernel's blocks and steps; nothing recorded.  With
+    ``lanes``, the same in groups of 8 members (one AVX-512 vector), each group through every
+    step before the next, so that its state and coefficients stay in the core's own caches.
     """
     from simulator.core._jit_run import block_members, program_for
     from simulator.core._nodes import Context
@@ -126,6 +155,8 @@ def probe_seconds(cm, arrays, members: int, grid) -> float:
     )  # (flows, members)
     loss = np.zeros((cm.n_stocks, members))
     np.add.at(loss, of, coef)
+    if lanes:
+        return _lane_probe_seconds(of, dst, coef, loss, members, grid)
     member = frozenset(k for k, v in arrays.items() if v.shape[0] > 1)
     blk = block_members(program_for(cm, [], frozenset(), member, "euler"))
     parts = []
@@ -143,6 +174,20 @@ def probe_seconds(cm, arrays, members: int, grid) -> float:
         probe(x, d, lo, c, of, dst, grid.dt, grid.n_steps)
     c1 = os.times()
     return (c1.user - c0.user) + (c1.system - c0.system)
+
+
+def _lane_probe_seconds(of, dst, coef, loss, members: int, grid) -> float:
+    """CPU time of the 8-member-lane probe (see :func:`probe_seconds`) on one thread (s)."""
+    g = members // 8
+    x = np.full((g, loss.shape[0], 8), 100.0)
+    lo = np.ascontiguousarray(loss[:, : g * 8].reshape(-1, g, 8).transpose(1, 0, 2))
+    c = np.ascontiguousarray(coef[:, : g * 8].reshape(-1, g, 8).transpose(1, 0, 2))
+    probe = _lane_probe_loop()
+    probe(x[:1].copy(), np.zeros_like(x[:1]), lo[:1], c[:1], of, dst, grid.dt, 2)  # compile
+    c0 = os.times()
+    probe(x, np.zeros_like(x), lo, c, of, dst, grid.dt, grid.n_steps)
+    c1 = os.times()
+    return ((c1.user - c0.user) + (c1.system - c0.system)) * members / (g * 8)
 
 
 def bench_compile() -> None:
@@ -199,14 +244,22 @@ def bench_england(members: int) -> None:
     items, _ = make_record(cm, {k: ["service"] for k in ("treatment", "new_referral")})
     run_arrays(cm, arrays, min(n, 256), grid, items, backend="compiled")  # warm up
     side_by_side(f"england_ensemble_{members}", lambda: run_arrays(cm, arrays, n, grid, items))
-    one = min(
-        clocked(lambda: run_arrays(cm, arrays, n, grid, items, workers=1, backend="compiled"))[1]
-        for _ in range(2)
-    )
+    one = {
+        b: min(
+            clocked(lambda b=b: run_arrays(cm, arrays, n, grid, items, workers=1, backend=b))[1]
+            for _ in range(2)
+        )
+        for b in ("compiled", "numpy")
+    }
     probe = min(probe_seconds(cm, arrays, n, grid) for _ in range(2))
-    print(f"england_ensemble_{members}_compiled_1_thread_cpu: {one:.3f} s")
+    for b, v in one.items():
+        print(f"england_ensemble_{members}_{b}_1_thread_cpu: {v:.3f} s")
     print(f"roofline_probe_1_thread_cpu: {probe:.3f} s")
-    print(f"compiled_over_probe_cpu: {one / probe:.2f} x")
+    print(f"compiled_over_probe_cpu: {one['compiled'] / probe:.2f} x")
+    # the 5x target needs numpy / compiled >= 5: with compiled at the probe's speed, numpy / probe
+    print(f"numpy_over_probe_cpu: {one['numpy'] / probe:.2f} x")
+    lanes = min(probe_seconds(cm, arrays, n, grid, lanes=True) for _ in range(2))
+    print(f"roofline_probe_8_member_lanes_1_thread_cpu: {lanes:.3f} s")
 
 
 def bench_capacity(members: int) -> None:
@@ -260,13 +313,100 @@ def bench_streamed(members: int, streamed: int) -> None:
     print(f"streamed_peak_rss_of_a_worker_process: {kids:.0f} MiB")
 
 
+def split(name: str, run, per: int, warm) -> None:
+    """CPU inside and outside the integrator for ``run(workers=1)`` by backend (see the module docstring).
+
+    ``per``: members (or member-runs) of the call, for the per-member figures; ``warm()``: a
+    small run of the same kind first, on each backend (programs lowered, kernel loaded).
+    """
+    import simulator.core._run_chunks as chunks
+    from simulator.core._jit_backend import use_backend
+
+    inside = [0.0]
+    real = chunks.integrate
+
+    def counted(*args, **kwargs):
+        t = time.thread_time()
+        try:
+            return real(*args, **kwargs)
+        finally:
+            inside[0] += time.thread_time() - t
+
+    for backend in ("compiled", "numpy"):
+        with use_backend(backend):
+            warm()
+    chunks.integrate = counted  # the one call through which every chunk is integrated
+    try:
+        got = {}
+        for backend in ("compiled", "numpy"):
+            with use_backend(backend):
+                inside[0] = 0.0
+                got[backend] = (clocked(lambda: run(workers=1))[1], inside[0])
+    finally:
+        chunks.integrate = real
+    for backend, (total, kernel) in got.items():
+        print(f"split_{name}_{backend}_integrate_cpu: {kernel:.2f} s")
+        print(f"split_{name}_{backend}_outside_cpu: {total - kernel:.2f} s")
+        print(f"split_{name}_{backend}_integrate_per_member_cpu: {kernel / per * 1e6:.0f} us")
+    (nt, nk), (ct, ck) = got["numpy"], got["compiled"]
+    print(f"split_{name}_speedup_cpu: {nt / ct:.2f} x")
+    print(f"split_{name}_integrate_speedup_cpu: {nk / ck:.2f} x")
+    print(f"split_{name}_bound_with_a_free_kernel: {nt / max(ct - ck, 1e-9):.2f} x")
+
+
+def bench_split(members: int, streamed: int) -> None:
+    from bench_core import jittered_params
+
+    from simulator import load_model
+    from simulator.analysis import appraise, run_ensemble, scenario_ensemble
+    from simulator.core import make_record, prepare_params, run_arrays, time_grid
+    from simulator.files import load_package, load_scenario
+
+    model = load_model("england")
+    grid, _ = time_grid(model.spec.horizon, 0.2)
+    arrays, n = prepare_params(model.compiled, jittered_params(model, members))
+    items, _ = make_record(model.compiled, {k: ["service"] for k in ("treatment", "new_referral")})
+    split(
+        "england",
+        lambda workers: run_arrays(model.compiled, arrays, n, grid, items, workers=workers),
+        n,
+        lambda: run_arrays(model.compiled, arrays, min(n, 256), grid, items),
+    )
+    cap = load_scenario(ROOT / "scenarios" / "england-capacity.yaml")
+    split(
+        "capacity",
+        lambda workers: run_ensemble(
+            cap.model, cap.design, members=members, seed=cap.seed, dt=cap.dt, workers=workers
+        ),
+        members,
+        lambda: run_ensemble(cap.model, cap.design, members=256, seed=1, dt=cap.dt),
+    )
+    ev = load_scenario(ROOT / "scenarios" / "england-evidence.yaml")
+    pkgs = [load_package(p, ROOT) for p in PACKAGES]
+    split(
+        "packages",
+        lambda workers: appraise(
+            ev.model, pkgs, design=ev.design, members=members, seed=ev.seed, dt=ev.dt, workers=workers
+        ),
+        members * (len(PACKAGES) + 1),
+        lambda: appraise(ev.model, pkgs, design=ev.design, members=64, seed=1, dt=ev.dt),
+    )
+    part = min(streamed, 20_000)
+    split(
+        "streamed",
+        lambda workers: scenario_ensemble(ev, members=part, keep_members=False, workers=workers),
+        part,
+        lambda: scenario_ensemble(ev, members=256, keep_members=False),
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--members", type=int, default=10_000)
     ap.add_argument(
         "--streamed", type=int, default=100_000, help="streamed members (the target is 1,000,000)"
     )
-    ap.add_argument("--only", default="compile,single,england,capacity,packages,streamed")
+    ap.add_argument("--only", default="compile,single,england,capacity,packages,streamed,split")
     args = ap.parse_args()
     parts = set(args.only.split(","))
     print(f"cores: {os.cpu_count()} count")
@@ -283,6 +423,8 @@ def main() -> None:
         bench_packages(args.members)
     if "streamed" in parts:
         bench_streamed(args.members, args.streamed)
+    if "split" in parts:
+        bench_split(args.members, args.streamed)
 
 
 if __name__ == "__main__":
