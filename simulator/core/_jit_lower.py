@@ -312,6 +312,12 @@ class _Builder:
         The kernel runs them once per segment (their rows keep the values), not every step.
         """
         for key, (ops, _) in self.deps.items():
+            if isinstance(key, Node) and not key.dynamic(self.varying):
+                # a member value fixed for the run (from jittered parameters): once per block, not
+                # again at every segment of the time-varying parameters (an intervention's ramp)
+                for q in ops:
+                    self.ops[q][1] = 4 if self.ops[q][1] else 0
+                continue
             if isinstance(key, Node):
                 only = not (key.time or key.state)
             elif isinstance(key, tuple) and key[0] == "param":
