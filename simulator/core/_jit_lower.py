@@ -310,6 +310,8 @@ class _Builder:
         """Flag (8) the ops of values that change only with the time-varying parameters' segment.
 
         The kernel runs them once per segment (their rows keep the values), not every step.
+        Ops of values fixed for the run (member values from jittered parameters) run once
+        per block (4 alone), not again at each segment.
         """
         for key, (ops, _) in self.deps.items():
             if isinstance(key, Node) and not key.dynamic(self.varying):
