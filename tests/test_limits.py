@@ -304,9 +304,13 @@ def test_atomic_path_restores_signal_handlers_and_removes_made_folders(tmp_path)
 
 SLOW_SWEEP = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
     import pandas as pd
     from pathlib import Path
+
+    # Ctrl-C as in a terminal: a runner started in the background (nohup, `&` without job
+    # control) passes SIGINT on as ignored, and Python then never raises KeyboardInterrupt
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def slow(self, path, *args, **kwargs):
         Path(path).write_bytes(b"x" * 10_000_000)  # a large output, half written
