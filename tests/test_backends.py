@@ -403,6 +403,14 @@ def test_streamed_blocks_reuse_one_storage_and_give_the_same_sums():
         assert np.array_equal(second.means[k], fresh.means[k]), k
         assert np.array_equal(second.m2[k], fresh.m2[k]), k
     assert not all(np.array_equal(first.means[k], second.means[k]) for k in fresh.means)
+    # forked workers writing chunks of the reused storage give the same sums
+    forked = run_block(
+        model, design, smp, None, 64, 128, scratch=scratch, **{**kw, "workers": 2}, chunk_size=16
+    )
+    assert all(scratch[next(iter(scratch))][0][k] is store[k] for k in store)
+    for k in fresh.means:
+        assert np.array_equal(forked.means[k], fresh.means[k]), k
+        assert np.array_equal(forked.m2[k], fresh.m2[k]), k
     odd = run_block(model, design, smp, None, 128, 150, scratch=scratch, **kw)  # another size
     ((other, _),) = scratch.values()
     assert len(scratch) == 1 and all(other[k] is not store[k] for k in store) and odd.sketch.count == 22

@@ -110,8 +110,8 @@ class _Builder:
         """A value fixed for the run: computed by ops once per block when it varies by member.
 
         Member-varying values computed from parameters run in the kernel, where each block's
-        members are (their ops run once: flagged 8, with no time-varying parameters in them),
-        so only the member parameters themselves are copied in; values shared by every member,
+        members are (their ops run once per block: mask 4, set by ``_segment_only``), so only
+        the member parameters themselves are copied in; values shared by every member,
         and constructs without ops, are evaluated by numpy once per chunk (static slots).
         """
         if isinstance(nd, ParamNode) and nd.name in self.member:
